@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo` and `make test` (both create .venv on first use).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test bench chromium clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.txt constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -r requirements.txt
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/nuclass demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_read.py
+	$(PY) benchmarks/bench_simulate.py
+
+# Debian's chromium, for the report screenshot test (needs root and the Debian registry).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

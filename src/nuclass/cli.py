@@ -1,0 +1,149 @@
+"""The `nuclass` command line: a thin typer layer over the library; bad input → one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nuclass.errors import NuclassError
+
+app = typer.Typer(
+    help="Classify neutrino interactions in NOvA-style detector images, and measure how well it works.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+PathsArg = Annotated[list[Path], typer.Argument(help="HDF5 files or directories of them.")]
+
+
+def _command(func):
+    """Register `func` as a command; NuclassError becomes one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except NuclassError as exc:
+            print(f"nuclass {func.__name__}: error: {exc}", file=sys.stderr)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            print(f"nuclass {func.__name__}: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
+
+    return app.command(name=func.__name__.rstrip("_"))(wrapper)
+
+
+def _not_built(name: str, issue: int):
+    raise NuclassError(f"'nuclass {name}' is not built yet (issue {issue})")
+
+
+@_command
+def fetch(
+    out_dir: Annotated[Path, typer.Argument(help="Cache directory for the files.")],
+    files: Annotated[str, typer.Option(help="File numbers: '1-25', '3', '1-5,9'.")] = "1-25",
+    base_url: Annotated[str | None, typer.Option(help="Base URL (default: the UCL teaching server).")] = None,
+):
+    """Download neutrino{N}.h5 files into OUT_DIR: cached, retried, verified, never partial."""
+    from nuclass.io.fetch import DEFAULT_BASE_URL, fetch_files, parse_file_numbers
+
+    paths = fetch_files(out_dir, parse_file_numbers(files), base_url or DEFAULT_BASE_URL, progress=True)
+    print(f"{len(paths)} files ready in {out_dir}")
+
+
+@_command
+def simulate(
+    out_dir: Annotated[Path, typer.Argument(help="Directory for neutrino1.h5 … neutrinoN.h5.")],
+    files: Annotated[int, typer.Option(min=1, help="Number of files.")] = 4,
+    events_per_file: Annotated[int, typer.Option(min=1, help="Events in each file.")] = 7000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: all cores).")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML overriding the simulator's defaults.")] = None,
+):
+    """Simulate NOvA-like events in exactly the teaching files' format."""
+    from nuclass.sim import SimConfig, simulate_files
+
+    cfg = SimConfig.from_yaml(config) if config else SimConfig()
+    paths = simulate_files(out_dir, files, events_per_file, seed=seed, config=cfg, workers=workers, progress=True)
+    print(f"wrote {len(paths)} files to {out_dir}")
+
+
+@_command
+def inspect(
+    paths: PathsArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+):
+    """Validate files and summarise them: events, composition, energies."""
+    from nuclass.inspect import render_summary, summarise
+
+    summary = summarise(paths)
+    if as_json:
+        print(json.dumps(summary, indent=1))
+    else:
+        render_summary(summary)
+
+
+@_command
+def display(
+    file: Annotated[Path, typer.Argument(help="A NOvA HDF5 file.")],
+    event: Annotated[int, typer.Option(help="Event index in the file.")] = 0,
+    out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("event.png"),
+):
+    """Draw both views of one event with its truth."""
+    from nuclass.plots import display_event
+
+    display_event(file, event, out)
+    print(out)
+
+
+@_command
+def train():
+    """Train a network on one task (not built yet)."""
+    _not_built("train", 4)
+
+
+@_command
+def study():
+    """Run a grid of trainings on truth-selected data (not built yet)."""
+    _not_built("study", 7)
+
+
+@_command
+def evaluate():
+    """Evaluate a trained run on its test files (not built yet)."""
+    _not_built("evaluate", 5)
+
+
+@_command
+def predict():
+    """Per-event scores for new files (not built yet)."""
+    _not_built("predict", 5)
+
+
+@_command
+def report():
+    """The HTML report of one or several runs (not built yet)."""
+    _not_built("report", 5)
+
+
+@_command
+def demo(
+    out: Annotated[Path, typer.Option(help="Directory for everything the demo makes.")] = Path("demo-output"),
+):
+    """The main job on the embedded default: simulate, inspect, display (training comes with issue 4)."""
+    from nuclass.demo import run_demo
+
+    run_demo(out)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
