@@ -8,7 +8,9 @@ is the only place that knows the layout; it never touches the network.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +63,10 @@ REQUIRED_TRUTH = ("evt", "interaction", "finalstate", "nuenergy", "lepenergy")
 # and shrinks the sparse maps about as much as gzip does.
 DEFAULT_COMPRESSION = "lzf"
 DEFAULT_CHUNK_EVENTS = 64  # 64 events × 16,000 B = 1 MB, h5py's default chunk cache
-_CACHE_BYTES = 8 * 1024 * 1024
+_CACHE_BYTES = 8 * 1024 * 1024  # HDF5 chunk cache per open file
+_CACHE_MAX_BYTES = 256 * 1024 * 1024  # for files chunked in very large blocks
+_CACHE_SLOTS = 10007  # a prime well above the number of chunks the cache holds
+_CONVERT_ROWS = 1024  # maps stored as non-uint8 are checked and converted this many events at a time
 
 
 @dataclass
@@ -103,55 +108,88 @@ class Events:
         )
 
 
-def _open(path: Path) -> h5py.File:
-    if not path.is_file():
+def _open(path: Path, cache_bytes: int = _CACHE_BYTES) -> h5py.File:
+    if not path.exists():
         raise FormatError(path, None, "an existing file", "no such file")
+    if not path.is_file():
+        raise FormatError(path, None, "a file", "a directory")
     try:
-        return h5py.File(path, "r", rdcc_nbytes=_CACHE_BYTES)
+        return h5py.File(path, "r", rdcc_nbytes=cache_bytes, rdcc_nslots=_CACHE_SLOTS)
     except OSError as exc:
-        raise FormatError(path, None, "an HDF5 file", f"unreadable ({_short(exc)})") from None
+        text = str(exc)
+        truncated = re.search(r"truncated file: eof = (\d+).*stored_eof = (\d+)", text)
+        if truncated:
+            got = f"truncated ({int(truncated[1]):,} of {int(truncated[2]):,} bytes)"
+            raise FormatError(path, None, "a complete HDF5 file", got) from None
+        if "signature not found" in text:
+            raise FormatError(path, None, "an HDF5 file", "no HDF5 signature (not an HDF5 file)") from None
+        raise FormatError(path, None, "a readable HDF5 file", _short(exc)) from None
+
+
+@contextmanager
+def _open_maps(path: Path) -> Iterator[tuple[h5py.File, h5py.Dataset]]:
+    """The open file and its validated `cvnmap`, with a chunk cache that holds one row of chunks."""
+    f = _open(path)
+    try:
+        ds = _maps_dataset(f, path)
+        if ds.chunks:
+            # bytes of the chunks that hold chunks[0] whole events (several if chunks split a row)
+            per_row = -(-MAP_SIZE // ds.chunks[1]) * ds.chunks[1]
+            need = ds.chunks[0] * per_row * ds.dtype.itemsize
+            if need > _CACHE_BYTES:
+                f.close()
+                f = _open(path, min(2 * need, _CACHE_MAX_BYTES))
+                ds = f["cvnmap"]
+        yield f, ds
+    finally:
+        f.close()
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).split("(")[0].strip().rstrip(",")
-    return text or type(exc).__name__
+    return str(exc).replace("synchronously ", "") or type(exc).__name__
 
 
 def _truth_columns(f: h5py.File, path: Path) -> dict[str, np.ndarray]:
-    """Every truth column as a 1-D array, from a group of datasets or from one compound table."""
+    """Truth columns as 1-D arrays, from a group of datasets or from one compound table.
+
+    Fields the pipeline does not know (not among the real files' 16) are kept only if they are columns,
+    and skipped otherwise, so extra fields never make a file unreadable.
+    """
     if "neutrino" not in f:
         raise FormatError.missing(path, "neutrino", f.keys())
     node = f["neutrino"]
     try:
         if isinstance(node, h5py.Group):
-            columns = {}
-            for name, ds in node.items():
-                if isinstance(ds, h5py.Dataset):
-                    columns[name] = _column(path, f"neutrino/{name}", ds[()])
-            return columns
-        if node.dtype.names:
+            raw = {name: ds[()] for name, ds in node.items() if isinstance(ds, h5py.Dataset)}
+        elif node.dtype.names:
             table = node[()].reshape(-1)
-            return {name: _column(path, f"neutrino/{name}", table[name]) for name in node.dtype.names}
+            raw = {name: table[name] for name in node.dtype.names}
+        else:
+            expected = "a group of datasets or a compound table"
+            raise FormatError(path, "neutrino", expected, f"dtype {node.dtype}")
     except OSError as exc:
         raise FormatError(path, "neutrino", "readable truth", f"unreadable ({_short(exc)})") from None
-    raise FormatError(path, "neutrino", "a group of datasets or a compound table", f"dtype {node.dtype}")
+    columns = {}
+    for name, values in raw.items():
+        values = np.asarray(values)
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        if values.ndim == 1:
+            columns[name] = values
+        elif name in TRUTH_DTYPES:
+            raise FormatError(path, f"neutrino/{name}", "shape (N,) or (N, 1)", f"shape {values.shape}")
+    return columns
 
 
-def _column(path: Path, name: str, values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values)
-    if values.ndim == 2 and values.shape[1] == 1:
-        return values[:, 0]
-    if values.ndim == 1:
-        return values
-    raise FormatError(path, name, "shape (N,) or (N, 1)", f"shape {values.shape}")
-
-
-def _validate_truth(path: Path, columns: dict[str, np.ndarray], n_maps: int | None) -> dict[str, np.ndarray]:
+def _validate_truth(path: Path, columns: dict[str, np.ndarray], n_maps: int) -> dict[str, np.ndarray]:
     for name in REQUIRED_TRUTH:
         if name not in columns:
             raise FormatError.missing(path, f"neutrino/{name}", [f"neutrino/{c}" for c in columns])
-    for name, values in columns.items():
-        if n_maps is not None and len(values) != n_maps:
+    for name, values in list(columns.items()):
+        if len(values) != n_maps:
+            if name not in TRUTH_DTYPES:
+                del columns[name]  # an unknown extra field of another length: not a truth column
+                continue
             raise FormatError(path, f"neutrino/{name}", f"{n_maps} rows like cvnmap", f"{len(values)}")
     for name, limit in (("interaction", N_INTERACTIONS), ("finalstate", N_FINALSTATES)):
         codes = columns[name]
@@ -160,7 +198,7 @@ def _validate_truth(path: Path, columns: dict[str, np.ndarray], n_maps: int | No
         bad = (codes < 0) | (codes >= limit) | (codes != np.floor(codes))
         if bad.any():
             raise FormatError(
-                path, f"neutrino/{name}", f"codes 0–{limit - 1}", f"{codes[bad][0]!r} at row {np.argmax(bad)}"
+                path, f"neutrino/{name}", f"codes 0–{limit - 1}", f"{codes[bad][0].item()!r} at row {np.argmax(bad)}"
             )
         columns[name] = codes.astype(np.int64)
     for name in ("nuenergy", "lepenergy"):
@@ -169,9 +207,8 @@ def _validate_truth(path: Path, columns: dict[str, np.ndarray], n_maps: int | No
             raise FormatError(path, f"neutrino/{name}", "energies in GeV", f"dtype {energy.dtype}")
         bad = ~np.isfinite(energy) | (energy < 0)
         if bad.any():
-            raise FormatError(
-                path, f"neutrino/{name}", "finite energies ≥ 0 GeV", f"{energy[bad][0]!r} at row {np.argmax(bad)}"
-            )
+            got = f"{energy[bad][0].item()!r} at row {np.argmax(bad)}"
+            raise FormatError(path, f"neutrino/{name}", "finite energies ≥ 0 GeV", got)
     return columns
 
 
@@ -190,19 +227,25 @@ def _maps_dataset(f: h5py.File, path: Path) -> h5py.Dataset:
 
 
 def _read_maps(path: Path, ds: h5py.Dataset, start: int, stop: int) -> np.ndarray:
-    """Maps start:stop as (n, 2, 100, 80) uint8, read in one bulk call (chunks, never single events)."""
+    """Maps start:stop as (n, 2, 100, 80) uint8, read in bulk (whole chunks, never event by event).
+
+    uint8 maps go straight into the output buffer; other types are range-checked and converted a block
+    of events at a time, so a float file never costs more than one block of float memory.
+    """
     n = stop - start
+    out = np.empty((n, MAP_SIZE), dtype=np.uint8)
     try:
         if ds.dtype == np.uint8:
-            out = np.empty((n, MAP_SIZE), dtype=np.uint8)
             ds.read_direct(out, source_sel=np.s_[start:stop])
         else:
-            raw = ds[start:stop]
-            bad = (raw < 0) | (raw > 255) | ~np.isfinite(raw)
-            if bad.any():
-                row = start + np.argwhere(bad)[0][0]
-                raise FormatError(path, "cvnmap", "values 0–255", f"{raw[bad][0]!r} in row {row}")
-            out = np.rint(raw).astype(np.uint8)
+            for lo in range(start, stop, _CONVERT_ROWS):
+                hi = min(lo + _CONVERT_ROWS, stop)
+                raw = ds[lo:hi]
+                bad = ~np.isfinite(raw) | (raw < 0) | (raw > 255)
+                if bad.any():
+                    row, col = np.argwhere(bad)[0]
+                    raise FormatError(path, "cvnmap", "values 0–255", f"{raw[row, col].item()!r} in row {lo + row}")
+                out[lo - start : hi - start] = np.rint(raw) if raw.dtype.kind == "f" else raw
     except OSError as exc:
         raise FormatError(path, "cvnmap", "readable data", f"unreadable ({_short(exc)})") from None
     return out.reshape((n, *MAP_SHAPE))
@@ -217,10 +260,10 @@ def read_truth(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def validate_file(path: str | os.PathLike) -> int:
-    """Check that `path` is a complete, valid NOvA file (truth and every map chunk readable); its event count."""
+    """Check that `path` is a complete, valid NOvA file (truth and every map chunk read); its event count."""
     path = Path(path)
     n = 0
-    for batch in iter_batches([path], batch_size=8192):
+    for batch in iter_batches([path], batch_size=2048):
         n += len(batch)
     return n
 
@@ -228,14 +271,13 @@ def validate_file(path: str | os.PathLike) -> int:
 def read_file(path: str | os.PathLike) -> Events:
     """Read and validate a whole file: `.maps` (N, 2, 100, 80) uint8 and `.meta` (every truth column, 1-D)."""
     path = Path(path)
-    with _open(path) as f:
-        ds = _maps_dataset(f, path)
+    with _open_maps(path) as (f, ds):
         meta = _validate_truth(path, _truth_columns(f, path), ds.shape[0])
         return Events(_read_maps(path, ds, 0, ds.shape[0]), meta, path, 0)
 
 
 def iter_batches(paths: Iterable[str | os.PathLike], batch_size: int = 4096) -> Iterator[Events]:
-    """Yield validated Events of at most `batch_size` events, file by file, holding one batch of maps at a time.
+    """Yield validated Events of at most `batch_size` events, file by file, one batch of maps at a time.
 
     Batches do not span files; each carries its `source` file and `start` row. Batch boundaries are
     rounded to the file's HDF5 chunks where possible, so no chunk is decompressed twice.
@@ -244,8 +286,7 @@ def iter_batches(paths: Iterable[str | os.PathLike], batch_size: int = 4096) -> 
         raise ValueError("batch_size must be ≥ 1")
     for p in paths:
         path = Path(p)
-        with _open(path) as f:
-            ds = _maps_dataset(f, path)
+        with _open_maps(path) as (f, ds):
             n = ds.shape[0]
             meta = _validate_truth(path, _truth_columns(f, path), n)
             step = batch_size
