@@ -81,7 +81,7 @@ def inspect(
     """Validate files and summarise them: events, composition, energies."""
     from nuclass.inspect import render_summary, summarise
 
-    summary = summarise(paths)
+    summary = summarise(paths, progress=True)
     if as_json:
         print(json.dumps(summary, indent=1))
     else:
