@@ -170,10 +170,11 @@ def test_large_chunks_get_a_cache_that_holds_them(tmp_path, data):
         assert f.id.get_access_plist().get_cache()[2] >= 600 * 16000
     batches = list(iter_batches([path], batch_size=100))
     assert [len(b) for b in batches] == [100] * 6
-    np.testing.assert_array_equal(np.concatenate([b.maps for b in batches]).reshape(600, -1), np.tile(maps, (4, 1)))
+    joined = np.concatenate([b.maps for b in batches]).reshape(600, -1)
+    np.testing.assert_array_equal(joined, np.tile(maps, (4, 1)))
 
 
-# ---------------------------------------------------------------- faults: one FormatError naming file and field
+# ---------------------------------------------------------------- faults: a FormatError naming file and field
 
 
 def _fault(tmp_path: Path, data, name: str) -> Path:
@@ -316,7 +317,8 @@ def test_write_read_round_trip(tmp_path):
     back = read_file(path)
     np.testing.assert_array_equal(back.maps, events.maps)
     for name, values in events.meta.items():
-        np.testing.assert_array_equal(back.meta[name], np.asarray(values).astype(TRUTH_DTYPES[name]), err_msg=name)
+        expected = np.asarray(values).astype(TRUTH_DTYPES[name])
+        np.testing.assert_array_equal(back.meta[name], expected, err_msg=name)
     assert set(back.meta) == set(TRUTH_DTYPES)  # fields absent from events.meta are written as zeros
     assert not back.meta["vtxz"].any()
     assert "visible_energy" not in back.meta and not back.extra  # extra truth is not pipeline input
