@@ -43,7 +43,7 @@ def _select(source: Events | str | os.PathLike, indices: Sequence[int]) -> list[
     """The events at `indices` of an Events block or a file (reading only the chunks up to the last one)."""
     indices = [int(i) for i in indices]
     if isinstance(source, Events):
-        n, name = len(source), (source.source.name if source.source else "events")
+        n, name = len(source), (source.source.name if source.source else "in-memory events")
         offset = source.start if source.source else 0
     else:
         path = Path(source)
@@ -105,7 +105,8 @@ def _draw_views(axes, maps: np.ndarray, norm, cmap, hit_counts: bool = True):
         )
         title = VIEW_TITLES[view]
         if hit_counts:
-            title += f" ({np.count_nonzero(maps[view])} hits)"
+            hits = np.count_nonzero(maps[view])
+            title += f" ({hits} hit{'s' if hits != 1 else ''})"
         ax.set_title(title, fontsize=10)
         ax.set_xlim(0, N_PLANES)
         ax.set_ylim(0, N_CELLS)
