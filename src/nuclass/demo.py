@@ -60,7 +60,7 @@ def run_demo(out: Path, files: int = 4, events_per_file: int = 2000, seed: int =
     meta["file"] = np.concatenate([np.full(len(t["interaction"]), k) for k, t in enumerate(truth)])
     meta["row"] = np.concatenate([np.arange(len(t["interaction"])) for t in truth])
     written: list[Path] = []
-    with Progress(console=console, transient=True) as bar:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("event displays and distributions", total=len(EXAMPLE_CLASSES) + 1)
         for stem, title, selects in EXAMPLE_CLASSES:
             event = _typical_event(meta, selects)
