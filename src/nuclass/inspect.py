@@ -117,9 +117,9 @@ class _MapTally:
     def add(self, maps: np.ndarray) -> None:
         flat = maps.reshape(len(maps), 2, -1)
         self.lit.append(np.count_nonzero(flat, axis=2).astype(np.int32))
-        lit = maps[maps != 0]  # about 1 % of the pixels: histogram those, count the zeros
-        self.charge += np.bincount(lit, minlength=256)
-        self.charge[0] += maps.size - lit.size
+        charges = maps[maps != 0]  # about 1 % of the pixels: histogram those, count the zeros
+        self.charge += np.bincount(charges, minlength=256)
+        self.charge[0] += maps.size - charges.size
 
     def merge(self, other: _MapTally) -> None:
         self.lit.extend(other.lit)
