@@ -1,0 +1,241 @@
+"""Per-task event indexes and a streaming dataset that reads whole HDF5 chunks, with bounded memory.
+
+Only the truth of each file is read up front (`read_truth`, cheap); maps are read while training, a
+window of events at a time, by whole chunks (64 events per chunk in nuclass's files), so memory stays
+at a few windows per worker whatever the number of files. Shuffling is two-level: the order of chunks
+across all files, then the events within a window of `buffer_events`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from nuclass.data.transforms import normalise_maps
+from nuclass.io import nova_h5
+from nuclass.io.nova_h5 import read_truth
+from nuclass.labels import TASKS, Task
+
+__all__ = ["EventIndex", "build_index", "StreamingDataset", "META_FIELDS"]
+
+# Truth kept for test events, written beside their predictions.
+META_FIELDS = ("evt", "interaction", "finalstate", "nuenergy", "lepenergy")
+_CONTIGUOUS_BLOCK = 64  # events per read block in files stored without chunks
+_MAX_READ_CHUNKS = 16  # at most this many chunks decompressed in one call (16 MB of maps)
+_OPEN_FILES = 8  # h5py files kept open per worker
+
+
+@dataclass
+class EventIndex:
+    """The events of some files that one task uses: file id, row in that file, target.
+
+    target: (N,) int64 classes or float32 physical values; meta: truth columns of these events
+    (META_FIELDS), kept only when asked for (test sets); chunk_events: (n_files,) HDF5 chunk length.
+    """
+
+    files: list[Path]
+    file_id: np.ndarray
+    row: np.ndarray
+    target: np.ndarray
+    chunk_events: np.ndarray
+    meta: dict[str, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def take(self, positions: np.ndarray) -> EventIndex:
+        """The events at `positions` (integer indices into this index)."""
+        meta = None if self.meta is None else {k: v[positions] for k, v in self.meta.items()}
+        return EventIndex(
+            self.files, self.file_id[positions], self.row[positions], self.target[positions], self.chunk_events, meta
+        )
+
+
+def _maps_layout(path: Path) -> int:
+    """Events per HDF5 chunk of the file's maps (a fixed block for contiguous storage)."""
+    with nova_h5._open(path) as f:
+        ds = nova_h5._maps_dataset(f, path)
+        return ds.chunks[0] if ds.chunks else _CONTIGUOUS_BLOCK
+
+
+def build_index(
+    files: Sequence[Path], task: Task, *, keep_meta: bool = False, max_events_per_file: int | None = None
+) -> EventIndex:
+    """Index the events of `files` that `task` uses (task.labels decides), reading truth only.
+
+    max_events_per_file keeps the first M used events of each file (quick runs and benchmarks).
+    """
+    ids, rows, targets, metas, chunks = [], [], [], [], []
+    for k, path in enumerate(files):
+        truth = read_truth(path)
+        mask, target = task.labels(truth)
+        used = np.flatnonzero(mask)
+        if max_events_per_file is not None:
+            used, target = used[:max_events_per_file], target[:max_events_per_file]
+        ids.append(np.full(len(used), k, dtype=np.int32))
+        rows.append(used.astype(np.int64))
+        targets.append(target)
+        chunks.append(_maps_layout(path))
+        if keep_meta:
+            metas.append({name: truth[name][used] for name in META_FIELDS})
+    dtype = np.float32 if task.kind == "regression" else np.int64
+    meta = {name: np.concatenate([m[name] for m in metas]) for name in META_FIELDS} if keep_meta else None
+    return EventIndex(
+        list(files),
+        np.concatenate(ids) if ids else np.empty(0, np.int32),
+        np.concatenate(rows) if rows else np.empty(0, np.int64),
+        np.concatenate(targets).astype(dtype) if targets else np.empty(0, dtype),
+        np.asarray(chunks, dtype=np.int64),
+        meta,
+    )
+
+
+class _ChunkReader:
+    """Reads rows of maps by whole chunks, keeping a few files open (one reader per worker)."""
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        self.files = files
+        self._open: OrderedDict[int, tuple[h5py.File, h5py.Dataset]] = OrderedDict()
+
+    def _dataset(self, file_id: int) -> h5py.Dataset:
+        if file_id in self._open:
+            self._open.move_to_end(file_id)
+            return self._open[file_id][1]
+        if len(self._open) >= _OPEN_FILES:
+            self._open.popitem(last=False)[1][0].close()
+        path = self.files[file_id]
+        f = nova_h5._open(path)
+        ds = nova_h5._maps_dataset(f, path)
+        self._open[file_id] = (f, ds)
+        return ds
+
+    def read(self, file_id: int, rows: np.ndarray, chunk: int) -> np.ndarray:
+        """Maps of `rows` (sorted, unique) of one file: (len(rows), 2, 100, 80) uint8."""
+        path = self.files[file_id]
+        ds = self._dataset(file_id)
+        n = ds.shape[0]
+        out = np.empty((len(rows), *nova_h5.MAP_SHAPE), dtype=np.uint8)
+        block = rows // chunk
+        # runs of consecutive chunk ids, each read in calls of at most _MAX_READ_CHUNKS chunks
+        starts = np.flatnonzero(np.diff(block, prepend=-2) > 1)
+        bounds = list(starts) + [len(rows)]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            first, last = block[a], block[b - 1]
+            for c0 in range(first, last + 1, _MAX_READ_CHUNKS):
+                c1 = min(c0 + _MAX_READ_CHUNKS, last + 1)
+                lo, hi = c0 * chunk, min(c1 * chunk, n)
+                sel = slice(np.searchsorted(rows, lo), np.searchsorted(rows, hi))
+                if sel.start == sel.stop:
+                    continue
+                maps = nova_h5._read_maps(path, ds, lo, hi)
+                out[sel] = maps[rows[sel] - lo]
+        return out
+
+    def close(self) -> None:
+        for f, _ in self._open.values():
+            f.close()
+        self._open.clear()
+
+
+class StreamingDataset(torch.utils.data.IterableDataset):
+    """Batches {"x": (B, 2, 100, 80) float32, "y": (B,) target, "pos": (B,) index positions} of one split.
+
+    y is the class (int64) or the regression target in the task's network space (float32). With
+    `shuffle`, each epoch visits chunks in a new seeded order and shuffles events within windows of
+    `buffer_events`; without, events come in file and row order. `draw_weights` (N,) turns an epoch
+    into N weighted draws with replacement (the weighted sampler). Under DDP every rank gets the same
+    number of events (the last N mod world are left out of that epoch); workers of one rank share its
+    batches. Set `rank`, `world` and `epoch` before iterating.
+    """
+
+    def __init__(
+        self,
+        index: EventIndex,
+        task: Task,
+        *,
+        pixel_transform: str,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        buffer_events: int = 2048,
+        draw_weights: np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        self.index, self.task_name = index, task.name
+        self.pixel_transform, self.batch_size, self.shuffle, self.seed = pixel_transform, batch_size, shuffle, seed
+        self.buffer_events = max(batch_size, buffer_events - buffer_events % batch_size)
+        self.draw_weights = draw_weights
+        self.rank, self.world, self.epoch = 0, 1, 0
+
+    @property
+    def task(self) -> Task:
+        return TASKS[self.task_name]
+
+    def _events_per_rank(self) -> int:
+        n = len(self.index)
+        return n // self.world if self.world > 1 else n
+
+    def __len__(self) -> int:
+        """Batches this rank yields per epoch."""
+        return -(-self._events_per_rank() // self.batch_size)
+
+    def epoch_plan(self) -> np.ndarray:
+        """Index positions this rank visits this epoch, in order."""
+        index = self.index
+        n = len(index)
+        rng = np.random.default_rng([self.seed, self.epoch])
+        if self.draw_weights is not None:
+            pos = rng.choice(n, size=n, replace=True, p=self.draw_weights)
+        else:
+            pos = np.arange(n)
+        if self.shuffle and n:
+            file_id, row = index.file_id[pos], index.row[pos]
+            block = file_id.astype(np.int64) * (1 << 40) + row // index.chunk_events[file_id]
+            _, block_id = np.unique(block, return_inverse=True)
+            block_rank = rng.permutation(block_id.max() + 1)[block_id]
+            pos = pos[np.lexsort((rng.random(len(pos)), block_rank))]
+            window = np.arange(len(pos)) // self.buffer_events
+            pos = pos[np.lexsort((rng.random(len(pos)), window))]
+        elif self.draw_weights is not None:
+            pos = np.sort(pos)
+        per_rank = self._events_per_rank()
+        return pos[self.rank * per_rank : (self.rank + 1) * per_rank]
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        pos = self.epoch_plan()
+        n_batches = -(-len(pos) // self.batch_size)
+        info = torch.utils.data.get_worker_info()
+        worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
+        b0, b1 = worker * n_batches // n_workers, (worker + 1) * n_batches // n_workers
+        pos = pos[b0 * self.batch_size : b1 * self.batch_size]
+        reader = _ChunkReader(self.index.files)
+        try:
+            for start in range(0, len(pos), self.buffer_events):
+                yield from self._window_batches(reader, pos[start : start + self.buffer_events])
+        finally:
+            reader.close()
+
+    def _window_batches(self, reader: _ChunkReader, pos: np.ndarray) -> Iterator[dict[str, torch.Tensor]]:
+        index = self.index
+        maps = np.empty((len(pos), *nova_h5.MAP_SHAPE), dtype=np.uint8)
+        file_id, row = index.file_id[pos], index.row[pos]
+        for fid in np.unique(file_id):
+            where = np.flatnonzero(file_id == fid)
+            rows, inverse = np.unique(row[where], return_inverse=True)
+            maps[where] = reader.read(int(fid), rows, int(index.chunk_events[fid]))[inverse]
+        target = index.target[pos]
+        if self.task.kind == "regression":
+            target = np.asarray(self.task.to_network(target), dtype=np.float32)
+        for s in range(0, len(pos), self.batch_size):
+            sl = slice(s, s + self.batch_size)
+            yield {
+                "x": torch.from_numpy(normalise_maps(maps[sl], self.pixel_transform)),
+                "y": torch.from_numpy(np.ascontiguousarray(target[sl])),
+                "pos": torch.from_numpy(pos[sl].astype(np.int64)),
+            }

@@ -1,0 +1,683 @@
+"""Training: a frozen config, one LightningModule for every task, and `train(config) -> dict`.
+
+A run directory holds everything needed to reproduce and reuse a training:
+config.yaml (resolved), split.json, metrics.csv (one row per validation), logs/ (Lightning's CSV logs),
+checkpoints/{best,last}.ckpt, model.safetensors + model.json (the best weights, loadable without
+pickle), versions.json, and predictions/{natural,balanced}.npz (per-event scores on the test files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import logging
+import math
+import os
+import platform
+import time
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+import yaml
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar, Timer
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_only
+from safetensors.torch import load_file, save_file
+from torch.nn import functional as F
+
+from nuclass.data.balance import BALANCE_METHODS, class_weights, sampling_weights, undersample_to_balance
+from nuclass.data.dataset import META_FIELDS, EventIndex, StreamingDataset, build_index
+from nuclass.data.splits import expand_paths, split_files
+from nuclass.data.transforms import normalise_maps
+from nuclass.errors import ConfigError, NuclassError
+from nuclass.io import Events, iter_batches
+from nuclass.labels import TASKS, Task, get_task
+from nuclass.models import Recipe, create_model, list_models
+
+__all__ = ["TrainConfig", "PRESETS", "load_config", "train", "predict_files", "load_model", "scores_from_outputs", "TaskModule"]
+
+CONFIG_FILE, SPLIT_FILE, METRICS_FILE = "config.yaml", "split.json", "metrics.csv"
+WEIGHTS_FILE, MODEL_FILE, VERSIONS_FILE = "model.safetensors", "model.json", "versions.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on. None means "the model's recipe decides" (see models.Recipe).
+
+    balance: undersample | weights | sampler | none (None: undersample for classification, as the
+    seeds did, none for regression). max_events_per_file keeps the first M used events of each file.
+    limit_*_batches cap batches per epoch (smoke runs). threads: torch threads per process (None:
+    the machine's cores shared between the local processes).
+    """
+
+    task: str = "numu-cc"
+    data: tuple[str, ...] = ()
+    out: str = "run"
+    model: str = "cvn"
+    max_epochs: int | None = None
+    max_minutes: float | None = None
+    balance: str | None = None
+    seed: int = 0
+    devices: int = 1
+    strategy: str = "auto"
+    accelerator: str = "auto"
+    resume: bool = False
+    num_workers: int = 1
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    patience: int | None = None
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    max_events_per_file: int | None = None
+    limit_train_batches: int | None = None
+    limit_val_batches: int | None = None
+    buffer_events: int = 2048
+    threads: int | None = None
+    progress: bool = True
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
+        """A config from plain data; unknown keys raise ConfigError listing the valid ones."""
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(valid))
+        if unknown:
+            raise ConfigError(f"unknown training config key(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}")
+        values = dict(values)
+        if "data" in values:
+            data = values["data"]
+            values["data"] = (str(data),) if isinstance(data, str | os.PathLike) else tuple(str(d) for d in data)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with `changes` (validated like from_dict)."""
+        return TrainConfig.from_dict({**dataclasses.asdict(self), **changes})
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["data"] = list(self.data)
+        return values
+
+
+# Named presets; `tiny` is a smoke run: one epoch of a few small batches in the main process.
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {
+        "max_epochs": 1,
+        "batch_size": 16,
+        "limit_train_batches": 4,
+        "limit_val_batches": 2,
+        "num_workers": 0,
+        "max_events_per_file": 200,
+        "buffer_events": 256,
+        "progress": False,
+    },
+}
+
+
+def load_config(source: str | os.PathLike, **overrides: Any) -> TrainConfig:
+    """A TrainConfig from a preset name (see PRESETS) or a YAML file of TrainConfig keys, then `overrides`."""
+    if str(source) in PRESETS:
+        values = dict(PRESETS[str(source)])
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file (presets: {', '.join(PRESETS)})")
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: expected a mapping of config keys, got {type(values).__name__}")
+    return TrainConfig.from_dict({**values, **overrides})
+
+
+def _resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
+    """Fill every None from the model's recipe and the task; check the choices."""
+    if config.model not in list_models():
+        raise ConfigError(f"unknown model '{config.model}'; valid models: {', '.join(list_models())}")
+    balance = config.balance or ("undersample" if task.is_classification else "none")
+    if balance not in BALANCE_METHODS:
+        raise ConfigError(f"unknown balance '{balance}'; valid: {', '.join(BALANCE_METHODS)}")
+    if balance != "none" and not task.is_classification:
+        raise ConfigError(f"balance '{balance}' needs classes; task '{task.name}' is a regression (use none)")
+    if not config.data:
+        raise ConfigError("no data: give --data with files or directories")
+    if config.max_minutes is not None and config.max_minutes <= 0:
+        raise ConfigError(f"max_minutes must be > 0, got {config.max_minutes}")
+    for name in ("max_epochs", "batch_size", "patience", "devices", "limit_train_batches", "limit_val_batches"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} must be ≥ 1, got {value}")
+    if config.num_workers < 0:
+        raise ConfigError(f"num_workers must be ≥ 0, got {config.num_workers}")
+    return config.replace(
+        balance=balance,
+        max_epochs=config.max_epochs or recipe.max_epochs,
+        batch_size=config.batch_size or recipe.batch_size,
+        learning_rate=config.learning_rate or recipe.learning_rate,
+        patience=config.patience or recipe.patience,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+@dataclass
+class _Data:
+    """The indexes of one run: train and val (balanced as configured), natural and balanced test."""
+
+    split: dict[str, list[Path]]
+    train: EventIndex
+    val: EventIndex
+    test: EventIndex
+    test_balanced: np.ndarray  # positions in `test` of the balanced test set
+    class_weights: np.ndarray | None
+    draw_weights: np.ndarray | None
+
+
+def _prepare_data(config: TrainConfig, task: Task, run_dir: Path) -> _Data:
+    split_path = run_dir / SPLIT_FILE
+    if config.resume and split_path.is_file():
+        saved = json.loads(split_path.read_text())
+        split = {k: [Path(p) for p in saved[k]] for k in ("train", "val", "test")}
+    else:
+        split = split_files(expand_paths(config.data), config.seed, config.val_fraction, config.test_fraction)
+    limit = config.max_events_per_file
+    train = build_index(split["train"], task, max_events_per_file=limit)
+    val = build_index(split["val"], task, max_events_per_file=limit)
+    test = build_index(split["test"], task, keep_meta=True, max_events_per_file=limit)
+    for name, index in (("train", train), ("val", val), ("test", test)):
+        if len(index) == 0:
+            raise ConfigError(f"the {name} files hold no events that task '{task.name}' uses")
+    rng = np.random.default_rng([config.seed, 1])
+    weights = draw = None
+    test_balanced = np.arange(len(test))
+    if task.is_classification:
+        k = task.n_outputs if task.kind == "multiclass" else 2
+        if len(np.unique(train.target)) < 2:
+            raise ConfigError(f"the training files hold a single class of task '{task.name}': cannot learn it")
+        if config.balance == "undersample":
+            train = train.take(undersample_to_balance(train.target, k, rng))
+        if config.balance in ("undersample", "sampler"):
+            val = val.take(undersample_to_balance(val.target, k, rng))
+        if config.balance == "weights":
+            weights = class_weights(train.target, k)
+        if config.balance == "sampler":
+            draw = sampling_weights(train.target, k)
+        test_balanced = undersample_to_balance(test.target, k, np.random.default_rng([config.seed, 2]))
+    return _Data(split, train, val, test, test_balanced, weights, draw)
+
+
+# -------------------------------------------------------------------------------------------- module
+
+
+class TaskModule(pl.LightningModule):
+    """One network trained on one task: loss, metrics and optimiser from the task kind and the recipe.
+
+    Regression outputs live in the task's network space standardised by the training targets' mean
+    and std (buffers saved with the weights). The buffer `class_weights` weights the loss (all ones
+    unless balance is "weights"); the validation loss is weighted the same way.
+    """
+
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        task_name: str,
+        config: TrainConfig,
+        class_weights: np.ndarray | None = None,
+        target_stats: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        super().__init__()
+        self.net, self.task_name, self.run_config, self.recipe = net, task_name, config, net.recipe
+        k = max(self.task.n_outputs, 2)
+        weights = torch.ones(k) if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
+        self.register_buffer("class_weights", weights)
+        self.register_buffer("target_mean", torch.tensor(float(target_stats[0])))
+        self.register_buffer("target_std", torch.tensor(float(target_stats[1])))
+
+    @property
+    def task(self) -> Task:
+        return TASKS[self.task_name]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        kind = self.task.kind
+        if kind == "binary":
+            w = self.class_weights[y]
+            per_event = F.binary_cross_entropy_with_logits(out[:, 0], y.float(), reduction="none")
+            return (w * per_event).sum() / w.sum()
+        if kind == "multiclass":
+            return F.cross_entropy(out, y, weight=self.class_weights)
+        return F.mse_loss(out[:, 0], (y - self.target_mean) / self.target_std)
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        out = self(batch["x"])
+        y = batch["y"]
+        loss = self._loss(out, y)
+        n = len(y)
+        train = stage == "train"
+        self.log(f"{stage}_loss", loss, batch_size=n, on_step=train, on_epoch=True, prog_bar=True, sync_dist=not train)
+        if self.task.is_classification:
+            pred = (out[:, 0] > 0).long() if self.task.kind == "binary" else out.argmax(1)
+            name, value = f"{stage}_acc", (pred == y).float().mean()
+        else:  # mean absolute error in network space (ln E for energy)
+            name, value = f"{stage}_mae", (out[:, 0] * self.target_std + self.target_mean - y).abs().mean()
+        self.log(name, value, batch_size=n, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        return loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def configure_optimizers(self) -> Any:
+        recipe, lr = self.recipe, self.run_config.learning_rate
+        params = self.net.parameters()
+        # Keras' epsilon (1e-7) and RMSprop rho (0.9), as the seeds trained
+        if recipe.optimizer == "adam":
+            optimizer = torch.optim.Adam(params, lr=lr, eps=1e-7, weight_decay=recipe.weight_decay)
+        elif recipe.optimizer == "adamw":
+            optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=recipe.weight_decay)
+        elif recipe.optimizer == "rmsprop":
+            optimizer = torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7, weight_decay=recipe.weight_decay)
+        else:
+            raise ConfigError(f"unknown optimizer '{recipe.optimizer}'; valid: adam, adamw, rmsprop")
+        if recipe.scheduler == "none":
+            return optimizer
+        if recipe.scheduler == "plateau":
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode="min", factor=recipe.plateau_factor, patience=recipe.plateau_patience, min_lr=recipe.min_lr
+            )
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": "val_loss"}}
+        if recipe.scheduler == "cosine":
+            cosine = torch.optim.lr_scheduler.LambdaLR(optimizer, self._cosine_factor)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": cosine, "interval": "step"}}
+        raise ConfigError(f"unknown scheduler '{recipe.scheduler}'; valid: none, plateau, cosine")
+
+    def _cosine_factor(self, step: int) -> float:
+        """Linear warm-up, then cosine decay over the epoch budget or the time budget, whichever ends first."""
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = max(1, min(200, total // 20))
+        progress = step / total
+        minutes = self.run_config.max_minutes
+        timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
+        if minutes and timer is not None:
+            progress = max(progress, timer.time_elapsed("train") / (60 * minutes))
+        return min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    def setup(self, stage: str) -> None:
+        _set_threads(self.run_config)
+
+
+def _set_threads(config: TrainConfig) -> None:
+    """torch threads per process: the cores shared between the local training processes."""
+    local = config.devices if config.accelerator in ("cpu", "auto") else 1
+    torch.set_num_threads(config.threads or max(1, (os.cpu_count() or 1) // max(1, local)))
+
+
+def _worker_init(_: int) -> None:
+    """Data workers decompress and normalise with numpy: one torch thread each leaves the cores to training."""
+    torch.set_num_threads(1)
+
+
+class StreamingData(pl.LightningDataModule):
+    """Train and val loaders over the streaming dataset; rank, world size and epoch come from the trainer."""
+
+    def __init__(self, config: TrainConfig, task: Task, data: _Data, pixel_transform: str) -> None:
+        super().__init__()
+        self.num_workers = config.num_workers
+
+        def make(index: EventIndex, shuffle: bool, draw: np.ndarray | None = None) -> StreamingDataset:
+            return StreamingDataset(
+                index, task, pixel_transform=pixel_transform, batch_size=config.batch_size, shuffle=shuffle,
+                seed=config.seed, buffer_events=config.buffer_events, draw_weights=draw,
+            )
+
+        self.train_set = make(data.train, True, data.draw_weights)
+        self.val_set = make(data.val, False)
+
+    def _loader(self, dataset: StreamingDataset) -> torch.utils.data.DataLoader:
+        dataset.rank, dataset.world = self.trainer.global_rank, self.trainer.world_size
+        dataset.epoch = self.trainer.current_epoch
+        return torch.utils.data.DataLoader(
+            dataset, batch_size=None, num_workers=self.num_workers, worker_init_fn=_worker_init,
+            prefetch_factor=4 if self.num_workers else None,
+        )
+
+    def train_dataloader(self) -> torch.utils.data.DataLoader:
+        return self._loader(self.train_set)
+
+    def val_dataloader(self) -> torch.utils.data.DataLoader:
+        return self._loader(self.val_set)
+
+
+# ----------------------------------------------------------------------------------------- callbacks
+
+
+class EpochMetrics(pl.Callback):
+    """Appends one row per validation to RUN_DIR/metrics.csv: epoch, step, train_loss, val_*, lr, seconds.
+
+    Placed before the checkpoint callback, so the row is on disk before the checkpoint; a resumed
+    run first drops the rows of the epochs it repeats.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.start = time.monotonic()
+        self.loss_sum, self.loss_n = 0.0, 0
+
+    def _rows(self) -> list[dict[str, Any]]:
+        if not self.path.is_file():
+            return []
+        with self.path.open(newline="") as f:
+            return list(csv.DictReader(f))
+
+    def on_fit_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if trainer.is_global_zero and self.path.is_file():
+            _write_csv(self.path, [r for r in self._rows() if int(r["epoch"]) < trainer.current_epoch])
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.loss_sum, self.loss_n = 0.0, 0
+        trainer.datamodule.train_set.epoch = trainer.current_epoch  # the next iterator's shuffle
+
+    def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        self.loss_sum += float(outputs["loss"]) * len(batch["y"])
+        self.loss_n += len(batch["y"])
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        row: dict[str, Any] = {"epoch": trainer.current_epoch, "step": trainer.global_step}
+        row["train_loss"] = self.loss_sum / self.loss_n if self.loss_n else float("nan")
+        row.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")})
+        row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
+        row["seconds"] = round(time.monotonic() - self.start, 2)
+        _write_csv(self.path, self._rows() + [row])
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary name and renamed, so a SIGKILL never leaves a truncated last.ckpt."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        super().save_checkpoint(checkpoint, tmp, storage_options)
+        os.replace(tmp, path)
+
+
+def _callbacks(run_dir: Path, patience: int, progress: bool) -> tuple[list[pl.Callback], ModelCheckpoint]:
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints", filename="best", monitor="val_loss", mode="min", save_top_k=1,
+        save_last=True, enable_version_counter=False,
+    )
+    callbacks = [EpochMetrics(run_dir / METRICS_FILE), checkpoint,
+                 EarlyStopping(monitor="val_loss", mode="min", patience=patience)]
+    if progress:
+        callbacks.append(RichProgressBar())
+    return callbacks, checkpoint
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Rows (dicts) as a CSV with the union of their keys, written atomically."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Hide Lightning's tips and the warnings that do not apply to streaming CPU runs."""
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        for message in (
+            r".*does not have many workers.*",
+            r".*Checkpoint directory .* exists and is not empty.*",
+            r".*The number of training batches .* is smaller than the logging interval.*",
+            r".*LeafSpec.*is deprecated.*",
+            r".*IterableDataset.*has `__len__` defined.*",  # each worker reads its own batches (see StreamingDataset)
+        ):
+            warnings.filterwarnings("ignore", message=message)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
+# ---------------------------------------------------------------------------------------------- train
+
+
+def _versions() -> dict[str, str]:
+    import h5py
+    import lightning
+
+    import nuclass
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "nuclass": nuclass.__version__,
+        "numpy": np.__version__,
+        "h5py": h5py.__version__,
+    }
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train `config.model` on `config.task`, write the run directory, and return a summary (plain data).
+
+    The summary holds the run directory, the resolved config, event counts per split, the epochs run,
+    the best validation loss and the paths of the weights and the test-set predictions. Under DDP only
+    rank 0 writes files and returns the full summary; other ranks return {"rank": r}.
+    """
+    task = get_task(config.task)
+    run_dir = Path(config.out)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if config.resume and not last.is_file():
+        raise ConfigError(f"{run_dir}: nothing to resume (no checkpoints/last.ckpt)")
+    if not config.resume and last.is_file():
+        raise ConfigError(f"{run_dir}: holds a run already; pass --resume to continue it or choose another --out")
+    net = create_model(config.model, task)
+    config = _resolve(config, task, net.recipe)
+    with _quiet_lightning():
+        pl.seed_everything(config.seed, workers=True, verbose=False)
+    net = create_model(config.model, task)  # re-created after seeding: the initial weights follow the seed
+    _set_threads(config)
+    data = _prepare_data(config, task, run_dir)
+    rank0 = rank_zero_only.rank == 0
+    if rank0:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        _write_text(run_dir / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
+        _write_text(run_dir / SPLIT_FILE, json.dumps({k: [str(p) for p in v] for k, v in data.split.items()}, indent=1))
+        _write_text(run_dir / VERSIONS_FILE, json.dumps(_versions(), indent=1))
+    stats = (0.0, 1.0)
+    if not task.is_classification:
+        y = np.asarray(task.to_network(data.train.target), dtype=np.float64)
+        stats = (float(y.mean()), float(y.std()) or 1.0)
+    module = TaskModule(net, task.name, config, data.class_weights, stats)
+    callbacks, checkpoint = _callbacks(run_dir, config.patience, config.progress)
+    started = time.monotonic()
+    with _quiet_lightning():
+        trainer = pl.Trainer(
+            accelerator=config.accelerator,
+            devices=config.devices,
+            strategy=config.strategy,
+            max_epochs=config.max_epochs,
+            max_time={"minutes": config.max_minutes} if config.max_minutes else None,
+            callbacks=callbacks,
+            logger=CSVLogger(run_dir, name="logs"),
+            plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=config.progress,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            log_every_n_steps=10,
+            limit_train_batches=config.limit_train_batches,
+            limit_val_batches=config.limit_val_batches,
+            use_distributed_sampler=False,
+            deterministic=False,
+        )
+        datamodule = StreamingData(config, task, data, net.recipe.pixel_transform)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=last if config.resume else None)
+    if not trainer.is_global_zero:
+        return {"rank": trainer.global_rank}
+    best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else run_dir / "checkpoints" / "best.ckpt"
+    if not best.is_file():
+        raise NuclassError(f"{run_dir}: training ended before the first validation; no weights to keep")
+    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+    module.load_state_dict(state)
+    best_score = checkpoint.best_model_score
+    epochs = _epochs_run(run_dir)
+    best_val_loss = None if best_score is None else float(best_score)
+    _export_model(run_dir, module, config, task, {"best_val_loss": best_val_loss, "epochs_run": epochs})
+    predictions = _write_predictions(run_dir, module, task, data)
+    return {
+        "run_dir": str(run_dir),
+        "task": task.name,
+        "model": config.model,
+        "config": config.to_dict(),
+        "n_events": {"train": len(data.train), "val": len(data.val), "test_natural": len(data.test),
+                     "test_balanced": len(data.test_balanced)},
+        "n_parameters": sum(p.numel() for p in module.net.parameters()),
+        "epochs_run": epochs,
+        "best_val_loss": best_val_loss,
+        "stopped_early": bool(trainer.early_stopping_callback and trainer.early_stopping_callback.stopped_epoch),
+        "seconds": round(time.monotonic() - started, 1),
+        "weights": str(run_dir / WEIGHTS_FILE),
+        "predictions": predictions,
+    }
+
+
+def _epochs_run(run_dir: Path) -> int:
+    """Number of epochs that reached a validation, from metrics.csv."""
+    path = run_dir / METRICS_FILE
+    if not path.is_file():
+        return 0
+    with path.open(newline="") as f:
+        epochs = [int(r["epoch"]) for r in csv.DictReader(f)]
+    return max(epochs) + 1 if epochs else 0
+
+
+def _export_model(run_dir: Path, module: TaskModule, config: TrainConfig, task: Task, extra: dict[str, Any]) -> None:
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    tmp = run_dir / f".{WEIGHTS_FILE}.tmp"
+    save_file(state, str(tmp))
+    os.replace(tmp, run_dir / WEIGHTS_FILE)
+    info = {
+        "model": config.model,
+        "task": task.name,
+        "kind": task.kind,
+        "class_names": list(task.class_names),
+        "pixel_transform": module.recipe.pixel_transform,
+        "recipe": dataclasses.asdict(module.recipe),
+        "config": config.to_dict(),
+        **extra,
+    }
+    _write_text(run_dir / MODEL_FILE, json.dumps(info, indent=1))
+
+
+# ------------------------------------------------------------------------------------------ predicting
+
+
+def scores_from_outputs(task: Task, out: torch.Tensor, target_mean: float = 0.0, target_std: float = 1.0) -> np.ndarray:
+    """Raw network outputs (B, n_outputs) -> scores: (B, 1) P(class 1) for binary, (B, K) softmax for
+    multi-class, (B,) physical value (task.from_network of the de-standardised output) for regression."""
+    if task.kind == "binary":
+        return torch.sigmoid(out).numpy()
+    if task.kind == "multiclass":
+        return torch.softmax(out, dim=1).numpy()
+    network = out[:, 0].double().numpy() * target_std + target_mean
+    return np.asarray(task.from_network(network), dtype=np.float32)
+
+
+def _predict_index(module: TaskModule, task: Task, index: EventIndex) -> np.ndarray:
+    """Scores of every event of `index`, in index order."""
+    dataset = StreamingDataset(index, task, pixel_transform=module.recipe.pixel_transform,
+                               batch_size=256, shuffle=False, buffer_events=2048)
+    module.eval()
+    mean, std = float(module.target_mean), float(module.target_std)
+    shape = (len(index),) if task.kind == "regression" else (len(index), task.n_outputs)
+    scores = np.empty(shape, dtype=np.float32)
+    with torch.inference_mode():
+        for batch in dataset:
+            scores[batch["pos"].numpy()] = scores_from_outputs(task, module.net(batch["x"]), mean, std)
+    return scores
+
+
+def _write_predictions(run_dir: Path, module: TaskModule, task: Task, data: _Data) -> dict[str, str]:
+    """RUN_DIR/predictions/{natural,balanced}.npz: score, target and truth of each test event."""
+    out_dir = run_dir / "predictions"
+    out_dir.mkdir(exist_ok=True)
+    test = data.test
+    scores = _predict_index(module, task, test)
+    files = np.array([str(p) for p in test.files])
+    paths = {}
+    for name, positions in (("natural", np.arange(len(test))), ("balanced", data.test_balanced)):
+        arrays = {"score": scores[positions], "target": test.target[positions],
+                  "file_index": test.file_id[positions], "row": test.row[positions], "files": files}
+        arrays.update({k: test.meta[k][positions] for k in META_FIELDS})
+        path = out_dir / f"{name}.npz"
+        tmp = out_dir / f".{name}.tmp.npz"
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)
+        paths[name] = str(path)
+    return paths
+
+
+def load_model(run_dir: str | os.PathLike) -> tuple[TaskModule, Task, dict[str, Any]]:
+    """The trained network of a run (eval mode), its task and model.json; weights from safetensors only.
+
+    Returns (module, task, info) where module.net is the network and module.target_mean / target_std
+    the regression standardisation.
+    """
+    run_dir = Path(run_dir)
+    info_path, weights_path = run_dir / MODEL_FILE, run_dir / WEIGHTS_FILE
+    for path in (info_path, weights_path):
+        if not path.is_file():
+            raise ConfigError(f"{run_dir}: not a finished run (no {path.name})")
+    info = json.loads(info_path.read_text())
+    task = get_task(info["task"])
+    config = TrainConfig.from_dict(info["config"])
+    net = create_model(info["model"], task)
+    module = TaskModule(net, task.name, config)
+    module.load_state_dict(load_file(str(weights_path)))
+    module.eval()
+    return module, task, info
+
+
+def predict_files(
+    run_dir: str | os.PathLike, paths: Iterable[str | os.PathLike], batch_size: int = 1024
+) -> Iterator[tuple[Events, np.ndarray]]:
+    """Stream the files through a run's final weights: yields (Events batch, scores) for every event.
+
+    Scores as in predictions/*.npz (see scores_from_outputs); events the task does not use are scored
+    too (select them with task.labels(events.meta)). Memory: one batch at a time.
+    """
+    module, task, info = load_model(run_dir)
+    mean, std = float(module.target_mean), float(module.target_std)
+    with torch.inference_mode():
+        for events in iter_batches(expand_paths(paths), batch_size):
+            x = torch.from_numpy(normalise_maps(events.maps, info["pixel_transform"]))
+            yield events, scores_from_outputs(task, module.net(x), mean, std)
