@@ -813,13 +813,18 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def evaluate_run(
-    run_dir: str | os.PathLike, data: Sequence[str | os.PathLike] | None = None, *, batch_size: int = 256
+    run_dir: str | os.PathLike,
+    data: Sequence[str | os.PathLike] | None = None,
+    *,
+    batch_size: int = 256,
+    plots: bool = True,
 ) -> dict[str, Any]:
     """Metrics of a trained run on its natural and balanced test sets → RUN_DIR/metrics.json, RUN_DIR/plots/.
 
     Uses RUN_DIR/predictions/{natural,balanced}.npz, or, if `data` names HDF5 files, the run's model's
     predictions on those (natural: every event the task uses; balanced: classes undersampled to equal counts,
-    seed 0). Returns the metrics.json content, with the plots' paths relative to RUN_DIR under "plots".
+    seed 0). Returns the metrics.json content, with the plots' paths relative to RUN_DIR under "plots"
+    (`plots=False`: metrics only, "plots" empty).
     """
     from nuclass.metric_plots import plot_run
 
@@ -840,7 +845,7 @@ def evaluate_run(
     }
     if data:
         result["data"] = [str(p) for p in data]
-    result["plots"] = plot_run(run_dir, task, sets, result)
+    result["plots"] = plot_run(run_dir, task, sets, result) if plots else {}
     _write_json(run_dir / "metrics.json", result)
     return result
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from nuclass.errors import FormatError
 from nuclass.evaluate import MIN_GROUP_EVENTS, TEST_SETS, evaluate_run, format_metric, format_value
-from nuclass.labels import get_task
+from nuclass.labels import Interaction, get_task
 
 __all__ = ["write_report", "run_section", "comparison_table", "study_section", "split_files"]
 
@@ -158,7 +158,8 @@ def _typical_events(truth: Mapping[str, np.ndarray], task_name: str) -> list[tup
             members = np.flatnonzero(target == k)
             if len(members):
                 best = members[np.argmin(np.abs(energy[members] - np.median(energy[members])))]
-                chosen.append((int(rows[best]), f"true class: {name}"))
+                code = Interaction(int(truth["interaction"][rows[best]])).name
+                chosen.append((int(rows[best]), f"true class: {name} ({code})"))
     else:
         for q in (0.2, 0.5, 0.8):  # a low, a typical and a high value of the regression target
             best = int(np.argmin(np.abs(target - np.quantile(target, q))))
