@@ -11,11 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import make_events
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from conftest import make_events
 from nuclass.cli import app
 from nuclass.errors import ConfigError, FetchError
 from nuclass.io import fetch, read_file, validate_file, write_file
@@ -100,18 +100,33 @@ def _listing(out: Path) -> list[str]:
 
 @pytest.mark.parametrize(
     "spec, numbers",
-    [("1-25,30", [*range(1, 26), 30]), ("3", [3]), (" 5 - 7 , 2", [2, 5, 6, 7]), ("1-3,2-4", [1, 2, 3, 4]),
-     ("200", [200]), ("1-200", list(range(1, 201)))],
-)  # fmt: skip
+    [
+        ("1-25,30", [*range(1, 26), 30]),
+        ("3", [3]),
+        (" 5 - 7 , 2", [2, 5, 6, 7]),
+        ("1-3,2-4", [1, 2, 3, 4]),
+        ("200", [200]),
+        ("1-200", list(range(1, 201))),
+    ],
+)
 def test_parse_file_numbers(spec, numbers):
     assert parse_file_numbers(spec) == numbers
 
 
 @pytest.mark.parametrize(
     "spec, words",
-    [("", "not a number"), ("1-", "not a number"), ("a", "'a'"), ("0", "outside 1–200"), ("199-201", "outside"),
-     ("5-3", "backwards"), ("1,,2", "not a number"), ("-3", "not a number"), ("2.5", "'2.5'")],
-)  # fmt: skip
+    [
+        ("", "not a number"),
+        ("1-", "not a number"),
+        ("a", "'a'"),
+        ("0", "outside 1–200"),
+        ("199-201", "outside"),
+        ("5-3", "backwards"),
+        ("1,,2", "not a number"),
+        ("-3", "not a number"),
+        ("2.5", "'2.5'"),
+    ],
+)
 def test_parse_file_numbers_rejects_bad_text(spec, words):
     with pytest.raises(ConfigError, match=words) as info:
         parse_file_numbers(spec)
@@ -179,7 +194,7 @@ def test_retry_waits_grow(server, url, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "mode, number, words, attempts",
     [
-        ("short", 1, ["truncated download", f"of {{size:,}} bytes", "after 3 attempts"], 3),
+        ("short", 1, ["truncated download", "of {size:,} bytes", "after 3 attempts"], 3),
         ("html", 1, ["not a valid NOvA file", "not an HDF5 file"], 1),  # a complete download: no retry
         ("ok", 3, ["HTTP 404 Not Found"], 1),  # a missing file: no retry
         ("flaky", 3, ["HTTP 404"], 1),
@@ -212,7 +227,9 @@ def test_files_before_a_failure_stay(server, url, tmp_path):
 def test_unreachable_server(tmp_path):
     with ThreadingHTTPServer(("127.0.0.1", 0), _Handler) as closed:
         port = closed.server_port  # bound, then closed: nothing listens there any more
-    with pytest.raises(FetchError, match=r"^neutrino1\.h5: network error \(ConnectionError\) from http://127"):
+    with pytest.raises(
+        FetchError, match=r"^neutrino1\.h5: network error \(ConnectionError\) from http://127"
+    ):
         fetch_files(tmp_path, [1], f"http://127.0.0.1:{port}", retries=1, retry_wait=0)
     assert _listing(tmp_path) == []
 
@@ -241,12 +258,18 @@ def test_cli_fetch(server, url, tmp_path):
 
 @pytest.mark.parametrize(
     "mode, files, words",
-    [("ok", "2-3", "neutrino3.h5: HTTP 404"), ("html", "1", "neutrino1.h5: downloaded from"),
-     ("short", "2", "neutrino2.h5: truncated download"), ("ok", "0-3", "outside 1–200")],
-)  # fmt: skip
+    [
+        ("ok", "2-3", "neutrino3.h5: HTTP 404"),
+        ("html", "1", "neutrino1.h5: downloaded from"),
+        ("short", "2", "neutrino2.h5: truncated download"),
+        ("ok", "0-3", "outside 1–200"),
+    ],
+)
 def test_cli_fetch_failure_is_one_line_and_exit_2(server, url, tmp_path, monkeypatch, mode, files, words):
     monkeypatch.setattr(fetch, "RETRY_WAIT_S", 0.0)
-    result = CliRunner().invoke(app, ["fetch", str(tmp_path / "c"), "--files", files, "--base-url", url(mode)])
+    result = CliRunner().invoke(
+        app, ["fetch", str(tmp_path / "c"), "--files", files, "--base-url", url(mode)]
+    )
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("nuclass fetch: error: ")
@@ -260,6 +283,9 @@ def test_cli_fetch_subprocess(server, url, tmp_path):
     command = [str(nuclass), "fetch", str(tmp_path), "--files", "3", "--base-url", url("ok")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert done.stderr == f"nuclass fetch: error: neutrino3.h5: HTTP 404 Not Found from {url('ok')}neutrino3.h5\n"
+    assert (
+        done.stderr
+        == f"nuclass fetch: error: neutrino3.h5: HTTP 404 Not Found from {url('ok')}neutrino3.h5\n"
+    )
     assert done.stdout == ""
     assert _listing(tmp_path) == []

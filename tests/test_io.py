@@ -9,11 +9,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from conftest import make_events
 
+from conftest import make_events
 from nuclass.errors import FormatError
-from nuclass.io import Events, iter_batches, read_file, read_truth, validate_file, write_file
-from nuclass.io import nova_h5
+from nuclass.io import Events, iter_batches, nova_h5, read_file, read_truth, validate_file, write_file
 from nuclass.io.nova_h5 import MAP_SHAPE, TRUTH_DTYPES
 
 N = 150
@@ -164,10 +163,17 @@ def test_float_maps_are_rounded_to_the_nearest_count(tmp_path, data):
 def test_large_chunks_get_a_cache_that_holds_them(tmp_path, data):
     """A file chunked in blocks bigger than the default cache still reads every batch correctly."""
     maps, truth = data
-    path = _write_raw(tmp_path / "f.h5", np.tile(maps, (4, 1)), {k: np.tile(v, 4) for k, v in truth.items()},
-                      chunks=(600, 16000), compression="gzip")  # fmt: skip
-    with nova_h5._open_maps(path) as (f, _):
+    path = _write_raw(
+        tmp_path / "f.h5",
+        np.tile(maps, (4, 1)),
+        {k: np.tile(v, 4) for k, v in truth.items()},
+        chunks=(600, 16000),
+        compression="gzip",
+    )
+    with nova_h5._open_maps(path, batch_size=100) as (f, _):
         assert f.id.get_access_plist().get_cache()[2] >= 600 * 16000
+    with nova_h5._open_maps(path) as (f, _):  # whole-chunk reads need no cache
+        assert f.id.get_access_plist().get_cache()[2] == 0
     batches = list(iter_batches([path], batch_size=100))
     assert [len(b) for b in batches] == [100] * 6
     joined = np.concatenate([b.maps for b in batches]).reshape(600, -1)
@@ -245,8 +251,11 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("reader", [read_file, validate_file, lambda p: list(iter_batches([p]))],
-                         ids=["read_file", "validate_file", "iter_batches"])  # fmt: skip
+@pytest.mark.parametrize(
+    "reader",
+    [read_file, validate_file, lambda p: list(iter_batches([p]))],
+    ids=["read_file", "validate_file", "iter_batches"],
+)
 @pytest.mark.parametrize("name, field, words", FAULTS, ids=[f[0] for f in FAULTS])
 def test_each_fault_is_a_format_error_naming_file_and_field(tmp_path, data, reader, name, field, words):
     path = _fault(tmp_path, data, name)
@@ -311,8 +320,13 @@ def test_fault_in_a_later_file_comes_after_the_good_files_batches(tmp_path, data
 
 
 def test_write_read_round_trip(tmp_path):
-    events = make_events(200, seed=3)
-    events.extra = {"visible_energy": np.linspace(0, 5, 200, dtype=np.float32)}
+    sim = make_events(200, seed=3)
+    required = ("evt", "interaction", "finalstate", "nuenergy", "lepenergy")
+    events = Events(
+        sim.maps,
+        {k: sim.meta[k] for k in required},
+        extra={"visible_energy": np.linspace(0, 5, 200, dtype=np.float32)},
+    )
     path = write_file(tmp_path / "neutrino1.h5", events)
     back = read_file(path)
     np.testing.assert_array_equal(back.maps, events.maps)
@@ -331,7 +345,7 @@ def test_written_layout_is_what_the_seed_notebooks_read(tmp_path, compression):
     events = make_events(130, seed=1)
     path = write_file(tmp_path / "neutrino1.h5", events, compression=compression, chunk_events=32)
     with h5py.File(path, "r") as f:
-        assert set(f) == {"cvnmap", "neutrino"}
+        assert set(f) - {"simtruth"} == {"cvnmap", "neutrino"}  # simulator truth, if any, apart
         assert f["cvnmap"].shape == (130, 16000) and f["cvnmap"].dtype == np.uint8
         assert f["cvnmap"].chunks == (32, 16000)
         assert f["cvnmap"].compression == compression

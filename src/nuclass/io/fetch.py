@@ -184,7 +184,12 @@ def _progress():
     console = Console(stderr=True)
     if not console.is_terminal:
         return None
-    bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    console=console)  # fmt: skip
+    bars = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+    )
     bars.start()
     return bars

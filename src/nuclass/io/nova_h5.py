@@ -31,6 +31,7 @@ __all__ = [
     "validate_file",
     "write_file",
     "DEFAULT_COMPRESSION",
+    "DEFAULT_COMPRESSION_LEVEL",
     "DEFAULT_CHUNK_EVENTS",
 ]
 
@@ -59,12 +60,20 @@ TRUTH_DTYPES: dict[str, np.dtype] = {
     ]
 }
 REQUIRED_TRUTH = ("evt", "interaction", "finalstate", "nuenergy", "lepenergy")
-# Chosen by benchmarks/bench_read.py (see README, "Reading"): lzf reads at near-uncompressed speed
-# and shrinks the sparse maps about as much as gzip does.
-DEFAULT_COMPRESSION = "lzf"
-DEFAULT_CHUNK_EVENTS = 64  # 64 events × 16,000 B = 1 MB, h5py's default chunk cache
-_CACHE_BYTES = 8 * 1024 * 1024  # HDF5 chunk cache per open file
-_CACHE_MAX_BYTES = 256 * 1024 * 1024  # for files chunked in very large blocks
+# Chosen by benchmarks/bench_read.py (benchmarks/README.md) on a simulated 7,000-event file, events per
+# CPU-second of read_file: the maps are ~1 % lit, and on them gzip beats lzf in size and speed alike
+# (lzf's 264-byte matches are slow on long zero runs). gzip 1: 45k events/s, 4.9 MB; gzip 4: 32k, 4.2 MB;
+# gzip 6: 36k, 4.0 MB; lzf: 22k, 6.3 MB; uncompressed: 205k, 113 MB. Chunks of 32 events (512 kB) read in
+# bulk as fast as 128 (45k vs 43k) but cost a quarter as much per random single-event read (1.7k vs
+# 0.4k events/s); 8- and 16-event chunks speed random reads up further but leave little or no margin on
+# the ≥ 25× target over the seeds' one-event loop (19×, 26×; 41× at 32).
+DEFAULT_COMPRESSION = "gzip"
+DEFAULT_COMPRESSION_LEVEL: int | None = 1  # gzip's level (1–9); None for lzf
+DEFAULT_CHUNK_EVENTS = 32
+# No HDF5 chunk cache when reads cover whole chunks (each chunk then goes straight from disk through
+# its filter into our buffer; a cache only adds a copy: 5–20 % slower in benchmarks/bench_read.py), and
+# one row of chunks when a batch is smaller than a chunk, so that no chunk is decompressed twice.
+_CACHE_MAX_BYTES = 256 * 1024 * 1024
 _CACHE_SLOTS = 10007  # a prime well above the number of chunks the cache holds
 _CONVERT_ROWS = 1024  # maps stored as non-uint8 are checked and converted this many events at a time
 
@@ -108,7 +117,7 @@ class Events:
         )
 
 
-def _open(path: Path, cache_bytes: int = _CACHE_BYTES) -> h5py.File:
+def _open(path: Path, cache_bytes: int = 0) -> h5py.File:
     if not path.exists():
         raise FormatError(path, None, "an existing file", "no such file")
     if not path.is_file():
@@ -127,19 +136,19 @@ def _open(path: Path, cache_bytes: int = _CACHE_BYTES) -> h5py.File:
 
 
 @contextmanager
-def _open_maps(path: Path) -> Iterator[tuple[h5py.File, h5py.Dataset]]:
-    """The open file and its validated `cvnmap`, with a chunk cache that holds one row of chunks."""
+def _open_maps(path: Path, batch_size: int | None = None) -> Iterator[tuple[h5py.File, h5py.Dataset]]:
+    """The open file and its validated `cvnmap`; reads of `batch_size` events (None: all) that end inside
+    a chunk get a chunk cache holding one row of chunks."""
     f = _open(path)
     try:
         ds = _maps_dataset(f, path)
-        if ds.chunks:
+        if ds.chunks and batch_size is not None and batch_size < min(ds.chunks[0], ds.shape[0]):
             # bytes of the chunks that hold chunks[0] whole events (several if chunks split a row)
             per_row = -(-MAP_SIZE // ds.chunks[1]) * ds.chunks[1]
             need = ds.chunks[0] * per_row * ds.dtype.itemsize
-            if need > _CACHE_BYTES:
-                f.close()
-                f = _open(path, min(2 * need, _CACHE_MAX_BYTES))
-                ds = f["cvnmap"]
+            f.close()
+            f = _open(path, min(need + need // 4, _CACHE_MAX_BYTES))
+            ds = f["cvnmap"]
         yield f, ds
     finally:
         f.close()
@@ -198,7 +207,10 @@ def _validate_truth(path: Path, columns: dict[str, np.ndarray], n_maps: int) -> 
         bad = (codes < 0) | (codes >= limit) | (codes != np.floor(codes))
         if bad.any():
             raise FormatError(
-                path, f"neutrino/{name}", f"codes 0–{limit - 1}", f"{codes[bad][0].item()!r} at row {np.argmax(bad)}"
+                path,
+                f"neutrino/{name}",
+                f"codes 0–{limit - 1}",
+                f"{codes[bad][0].item()!r} at row {np.argmax(bad)}",
             )
         columns[name] = codes.astype(np.int64)
     for name in ("nuenergy", "lepenergy"):
@@ -238,13 +250,18 @@ def _read_maps(path: Path, ds: h5py.Dataset, start: int, stop: int) -> np.ndarra
         if ds.dtype == np.uint8:
             ds.read_direct(out, source_sel=np.s_[start:stop])
         else:
-            for lo in range(start, stop, _CONVERT_ROWS):
-                hi = min(lo + _CONVERT_ROWS, stop)
+            block = _CONVERT_ROWS
+            if ds.chunks and ds.chunks[0] <= block:
+                block -= block % ds.chunks[0]  # whole chunks per block
+            for lo in range(start, stop, block):
+                hi = min(lo + block, stop)
                 raw = ds[lo:hi]
                 bad = ~np.isfinite(raw) | (raw < 0) | (raw > 255)
                 if bad.any():
                     row, col = np.argwhere(bad)[0]
-                    raise FormatError(path, "cvnmap", "values 0–255", f"{raw[row, col].item()!r} in row {lo + row}")
+                    raise FormatError(
+                        path, "cvnmap", "values 0–255", f"{raw[row, col].item()!r} in row {lo + row}"
+                    )
                 out[lo - start : hi - start] = np.rint(raw) if raw.dtype.kind == "f" else raw
     except OSError as exc:
         raise FormatError(path, "cvnmap", "readable data", f"unreadable ({_short(exc)})") from None
@@ -286,7 +303,7 @@ def iter_batches(paths: Iterable[str | os.PathLike], batch_size: int = 4096) -> 
         raise ValueError("batch_size must be ≥ 1")
     for p in paths:
         path = Path(p)
-        with _open_maps(path) as (f, ds):
+        with _open_maps(path, batch_size) as (f, ds):
             n = ds.shape[0]
             meta = _validate_truth(path, _truth_columns(f, path), n)
             step = batch_size
@@ -303,12 +320,14 @@ def write_file(
     events: Events,
     *,
     compression: str | None = DEFAULT_COMPRESSION,
+    compression_level: int | None = DEFAULT_COMPRESSION_LEVEL,
     chunk_events: int = DEFAULT_CHUNK_EVENTS,
     extra_group: str = "simtruth",
 ) -> Path:
     """Write `events` in the real teaching files' layout, atomically (temporary name, then rename).
 
-    `cvnmap` uint8 (N, 16000) chunked by whole events; `neutrino` a group of the 16 real fields, each
+    `cvnmap` uint8 (N, 16000) chunked by whole events and compressed ("gzip" at `compression_level`,
+    "lzf", or None); `neutrino` a group of the 16 real fields, each
     (N, 1) with the real dtypes (fields absent from `events.meta` are written as zeros); `events.extra`,
     if any, in a separate group the pipeline never needs.
     """
@@ -317,6 +336,8 @@ def write_file(
     if events.maps.shape[1:] != MAP_SHAPE or events.maps.dtype != np.uint8:
         raise ValueError(f"maps must be (N, 2, 100, 80) uint8, got {events.maps.shape} {events.maps.dtype}")
     opts = {"compression": compression} if compression else {}
+    if compression == "gzip" and compression_level is not None:
+        opts["compression_opts"] = compression_level
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with h5py.File(tmp, "w") as f:
