@@ -43,7 +43,16 @@ from nuclass.io import Events, iter_batches
 from nuclass.labels import TASKS, Task, get_task
 from nuclass.models import Recipe, create_model, list_models
 
-__all__ = ["TrainConfig", "PRESETS", "load_config", "train", "predict_files", "load_model", "scores_from_outputs", "TaskModule"]
+__all__ = [
+    "TrainConfig",
+    "PRESETS",
+    "load_config",
+    "train",
+    "predict_files",
+    "load_model",
+    "scores_from_outputs",
+    "TaskModule",
+]
 
 CONFIG_FILE, SPLIT_FILE, METRICS_FILE = "config.yaml", "split.json", "metrics.csv"
 WEIGHTS_FILE, MODEL_FILE, VERSIONS_FILE = "model.safetensors", "model.json", "versions.json"
@@ -90,11 +99,15 @@ class TrainConfig:
         valid = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(values) - set(valid))
         if unknown:
-            raise ConfigError(f"unknown training config key(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}")
+            raise ConfigError(
+                f"unknown training config key(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}"
+            )
         values = dict(values)
         if "data" in values:
             data = values["data"]
-            values["data"] = (str(data),) if isinstance(data, str | os.PathLike) else tuple(str(d) for d in data)
+            values["data"] = (
+                (str(data),) if isinstance(data, str | os.PathLike) else tuple(str(d) for d in data)
+            )
         return cls(**values)
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -152,7 +165,14 @@ def _resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
         raise ConfigError("no data: give --data with files or directories")
     if config.max_minutes is not None and config.max_minutes <= 0:
         raise ConfigError(f"max_minutes must be > 0, got {config.max_minutes}")
-    for name in ("max_epochs", "batch_size", "patience", "devices", "limit_train_batches", "limit_val_batches"):
+    for name in (
+        "max_epochs",
+        "batch_size",
+        "patience",
+        "devices",
+        "limit_train_batches",
+        "limit_val_batches",
+    ):
         value = getattr(config, name)
         if value is not None and value < 1:
             raise ConfigError(f"{name} must be ≥ 1, got {value}")
@@ -203,7 +223,9 @@ def _prepare_data(config: TrainConfig, task: Task, run_dir: Path) -> _Data:
     if task.is_classification:
         k = task.n_outputs if task.kind == "multiclass" else 2
         if len(np.unique(train.target)) < 2:
-            raise ConfigError(f"the training files hold a single class of task '{task.name}': cannot learn it")
+            raise ConfigError(
+                f"the training files hold a single class of task '{task.name}': cannot learn it"
+            )
         if config.balance == "undersample":
             train = train.take(undersample_to_balance(train.target, k, rng))
         if config.balance in ("undersample", "sampler"):
@@ -238,7 +260,9 @@ class TaskModule(pl.LightningModule):
         super().__init__()
         self.net, self.task_name, self.run_config, self.recipe = net, task_name, config, net.recipe
         k = max(self.task.n_outputs, 2)
-        weights = torch.ones(k) if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
+        weights = (
+            torch.ones(k) if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
+        )
         self.register_buffer("class_weights", weights)
         self.register_buffer("target_mean", torch.tensor(float(target_stats[0])))
         self.register_buffer("target_std", torch.tensor(float(target_stats[1])))
@@ -266,7 +290,15 @@ class TaskModule(pl.LightningModule):
         loss = self._loss(out, y)
         n = len(y)
         train = stage == "train"
-        self.log(f"{stage}_loss", loss, batch_size=n, on_step=train, on_epoch=True, prog_bar=True, sync_dist=not train)
+        self.log(
+            f"{stage}_loss",
+            loss,
+            batch_size=n,
+            on_step=train,
+            on_epoch=True,
+            prog_bar=True,
+            sync_dist=not train,
+        )
         if self.task.is_classification:
             pred = (out[:, 0] > 0).long() if self.task.kind == "binary" else out.argmax(1)
             name, value = f"{stage}_acc", (pred == y).float().mean()
@@ -290,14 +322,20 @@ class TaskModule(pl.LightningModule):
         elif recipe.optimizer == "adamw":
             optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=recipe.weight_decay)
         elif recipe.optimizer == "rmsprop":
-            optimizer = torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7, weight_decay=recipe.weight_decay)
+            optimizer = torch.optim.RMSprop(
+                params, lr=lr, alpha=0.9, eps=1e-7, weight_decay=recipe.weight_decay
+            )
         else:
             raise ConfigError(f"unknown optimizer '{recipe.optimizer}'; valid: adam, adamw, rmsprop")
         if recipe.scheduler == "none":
             return optimizer
         if recipe.scheduler == "plateau":
             plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode="min", factor=recipe.plateau_factor, patience=recipe.plateau_patience, min_lr=recipe.min_lr
+                optimizer,
+                mode="min",
+                factor=recipe.plateau_factor,
+                patience=recipe.plateau_patience,
+                min_lr=recipe.min_lr,
             )
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": "val_loss"}}
         if recipe.scheduler == "cosine":
@@ -340,8 +378,14 @@ class StreamingData(pl.LightningDataModule):
 
         def make(index: EventIndex, shuffle: bool, draw: np.ndarray | None = None) -> StreamingDataset:
             return StreamingDataset(
-                index, task, pixel_transform=pixel_transform, batch_size=config.batch_size, shuffle=shuffle,
-                seed=config.seed, buffer_events=config.buffer_events, draw_weights=draw,
+                index,
+                task,
+                pixel_transform=pixel_transform,
+                batch_size=config.batch_size,
+                shuffle=shuffle,
+                seed=config.seed,
+                buffer_events=config.buffer_events,
+                draw_weights=draw,
             )
 
         self.train_set = make(data.train, True, data.draw_weights)
@@ -351,7 +395,10 @@ class StreamingData(pl.LightningDataModule):
         dataset.rank, dataset.world = self.trainer.global_rank, self.trainer.world_size
         dataset.epoch = self.trainer.current_epoch
         return torch.utils.data.DataLoader(
-            dataset, batch_size=None, num_workers=self.num_workers, worker_init_fn=_worker_init,
+            dataset,
+            batch_size=None,
+            num_workers=self.num_workers,
+            worker_init_fn=_worker_init,
             prefetch_factor=4 if self.num_workers else None,
         )
 
@@ -391,8 +438,9 @@ class EpochMetrics(pl.Callback):
         self.loss_sum, self.loss_n = 0.0, 0
         trainer.datamodule.train_set.epoch = trainer.current_epoch  # the next iterator's shuffle
 
-    def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         self.loss_sum += float(outputs["loss"]) * len(batch["y"])
         self.loss_n += len(batch["y"])
 
@@ -419,11 +467,19 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 def _callbacks(run_dir: Path, patience: int, progress: bool) -> tuple[list[pl.Callback], ModelCheckpoint]:
     checkpoint = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints", filename="best", monitor="val_loss", mode="min", save_top_k=1,
-        save_last=True, enable_version_counter=False,
+        dirpath=run_dir / "checkpoints",
+        filename="best",
+        monitor="val_loss",
+        mode="min",
+        save_top_k=1,
+        save_last=True,
+        enable_version_counter=False,
     )
-    callbacks = [EpochMetrics(run_dir / METRICS_FILE), checkpoint,
-                 EarlyStopping(monitor="val_loss", mode="min", patience=patience)]
+    callbacks = [
+        EpochMetrics(run_dir / METRICS_FILE),
+        checkpoint,
+        EarlyStopping(monitor="val_loss", mode="min", patience=patience),
+    ]
     if progress:
         callbacks.append(RichProgressBar())
     return callbacks, checkpoint
@@ -499,7 +555,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if config.resume and not last.is_file():
         raise ConfigError(f"{run_dir}: nothing to resume (no checkpoints/last.ckpt)")
     if not config.resume and last.is_file():
-        raise ConfigError(f"{run_dir}: holds a run already; pass --resume to continue it or choose another --out")
+        raise ConfigError(
+            f"{run_dir}: holds a run already; pass --resume to continue it or choose another --out"
+        )
     net = create_model(config.model, task)
     config = _resolve(config, task, net.recipe)
     with _quiet_lightning():
@@ -511,7 +569,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if rank0:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         _write_text(run_dir / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
-        _write_text(run_dir / SPLIT_FILE, json.dumps({k: [str(p) for p in v] for k, v in data.split.items()}, indent=1))
+        _write_text(
+            run_dir / SPLIT_FILE,
+            json.dumps({k: [str(p) for p in v] for k, v in data.split.items()}, indent=1),
+        )
         _write_text(run_dir / VERSIONS_FILE, json.dumps(_versions(), indent=1))
     stats = (0.0, 1.0)
     if not task.is_classification:
@@ -543,7 +604,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
         trainer.fit(module, datamodule=datamodule, ckpt_path=last if config.resume else None)
     if not trainer.is_global_zero:
         return {"rank": trainer.global_rank}
-    best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else run_dir / "checkpoints" / "best.ckpt"
+    best = (
+        Path(checkpoint.best_model_path)
+        if checkpoint.best_model_path
+        else run_dir / "checkpoints" / "best.ckpt"
+    )
     if not best.is_file():
         raise NuclassError(f"{run_dir}: training ended before the first validation; no weights to keep")
     state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
@@ -558,12 +623,18 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "task": task.name,
         "model": config.model,
         "config": config.to_dict(),
-        "n_events": {"train": len(data.train), "val": len(data.val), "test_natural": len(data.test),
-                     "test_balanced": len(data.test_balanced)},
+        "n_events": {
+            "train": len(data.train),
+            "val": len(data.val),
+            "test_natural": len(data.test),
+            "test_balanced": len(data.test_balanced),
+        },
         "n_parameters": sum(p.numel() for p in module.net.parameters()),
         "epochs_run": epochs,
         "best_val_loss": best_val_loss,
-        "stopped_early": bool(trainer.early_stopping_callback and trainer.early_stopping_callback.stopped_epoch),
+        "stopped_early": bool(
+            trainer.early_stopping_callback and trainer.early_stopping_callback.stopped_epoch
+        ),
         "seconds": round(time.monotonic() - started, 1),
         "weights": str(run_dir / WEIGHTS_FILE),
         "predictions": predictions,
@@ -580,7 +651,9 @@ def _epochs_run(run_dir: Path) -> int:
     return max(epochs) + 1 if epochs else 0
 
 
-def _export_model(run_dir: Path, module: TaskModule, config: TrainConfig, task: Task, extra: dict[str, Any]) -> None:
+def _export_model(
+    run_dir: Path, module: TaskModule, config: TrainConfig, task: Task, extra: dict[str, Any]
+) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     tmp = run_dir / f".{WEIGHTS_FILE}.tmp"
     save_file(state, str(tmp))
@@ -601,7 +674,9 @@ def _export_model(run_dir: Path, module: TaskModule, config: TrainConfig, task: 
 # ------------------------------------------------------------------------------------------ predicting
 
 
-def scores_from_outputs(task: Task, out: torch.Tensor, target_mean: float = 0.0, target_std: float = 1.0) -> np.ndarray:
+def scores_from_outputs(
+    task: Task, out: torch.Tensor, target_mean: float = 0.0, target_std: float = 1.0
+) -> np.ndarray:
     """Raw network outputs (B, n_outputs) -> scores: (B, 1) P(class 1) for binary, (B, K) softmax for
     multi-class, (B,) physical value (task.from_network of the de-standardised output) for regression."""
     if task.kind == "binary":
@@ -614,8 +689,14 @@ def scores_from_outputs(task: Task, out: torch.Tensor, target_mean: float = 0.0,
 
 def _predict_index(module: TaskModule, task: Task, index: EventIndex) -> np.ndarray:
     """Scores of every event of `index`, in index order."""
-    dataset = StreamingDataset(index, task, pixel_transform=module.recipe.pixel_transform,
-                               batch_size=256, shuffle=False, buffer_events=2048)
+    dataset = StreamingDataset(
+        index,
+        task,
+        pixel_transform=module.recipe.pixel_transform,
+        batch_size=256,
+        shuffle=False,
+        buffer_events=2048,
+    )
     module.eval()
     mean, std = float(module.target_mean), float(module.target_std)
     shape = (len(index),) if task.kind == "regression" else (len(index), task.n_outputs)
@@ -635,8 +716,13 @@ def _write_predictions(run_dir: Path, module: TaskModule, task: Task, data: _Dat
     files = np.array([str(p) for p in test.files])
     paths = {}
     for name, positions in (("natural", np.arange(len(test))), ("balanced", data.test_balanced)):
-        arrays = {"score": scores[positions], "target": test.target[positions],
-                  "file_index": test.file_id[positions], "row": test.row[positions], "files": files}
+        arrays = {
+            "score": scores[positions],
+            "target": test.target[positions],
+            "file_index": test.file_id[positions],
+            "row": test.row[positions],
+            "files": files,
+        }
         arrays.update({k: test.meta[k][positions] for k in META_FIELDS})
         path = out_dir / f"{name}.npz"
         tmp = out_dir / f".{name}.tmp.npz"

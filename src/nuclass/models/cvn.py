@@ -38,14 +38,17 @@ class ResidualBlock(nn.Module):
 
 
 class _ViewBranch(nn.Sequential):
-    """One view (B, 1, 100, 80) -> (B, widths[-1], 13, 10)."""
+    """One view (B, 1, 100, 80) -> (B, widths[-1], 13, 10) for three widths.
+
+    No residual block at the stem's 50 × 40 resolution: it would cost a third of the compute
+    (measured: 69 against 102 events/s on one CPU thread) for little gain on such sparse maps.
+    """
 
     def __init__(self, widths: tuple[int, ...]) -> None:
         layers: list[nn.Module] = [
             nn.Conv2d(1, widths[0], 5, stride=2, padding=2, bias=False),  # (B, 1, 100, 80) -> (B, w0, 50, 40)
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(),
-            ResidualBlock(widths[0], widths[0]),  # -> (B, w0, 50, 40)
         ]
         for c_in, c_out in zip(widths[:-1], widths[1:], strict=True):
             layers.append(ResidualBlock(c_in, c_out, stride=2))  # 50×40 -> 25×20 -> 13×10
