@@ -69,7 +69,9 @@ def simulate(
     from nuclass.sim import SimConfig, simulate_files
 
     cfg = SimConfig.from_yaml(config) if config else SimConfig()
-    paths = simulate_files(out_dir, files, events_per_file, seed=seed, config=cfg, workers=workers, progress=True)
+    paths = simulate_files(
+        out_dir, files, events_per_file, seed=seed, config=cfg, workers=workers, progress=True
+    )
     print(f"wrote {len(paths)} files to {out_dir}")
 
 
@@ -101,10 +103,104 @@ def display(
     print(out)
 
 
+def _choices(name: str, values) -> type:
+    """An Enum of `values` for typer's choices (shown in --help, checked before the command runs)."""
+    import enum
+
+    return enum.Enum(name, {v: v for v in values})
+
+
+from nuclass.data.balance import BALANCE_METHODS as _BALANCE_METHODS  # noqa: E402  (light: no torch)
+from nuclass.labels import TASKS as _TASKS  # noqa: E402
+from nuclass.models import list_models as _list_models  # noqa: E402  (names only, no torch)
+
+TaskChoice = _choices("TaskChoice", _TASKS)
+ModelChoice = _choices("ModelChoice", _list_models())
+BalanceChoice = _choices("BalanceChoice", _BALANCE_METHODS)
+
+
 @_command
-def train():
-    """Train a network on one task (not built yet)."""
-    _not_built("train", 4)
+def train(
+    task: Annotated[
+        TaskChoice | None,
+        typer.Option(help="Task (see DESIGN §2); required unless --resume or --config sets it."),
+    ] = None,
+    data: Annotated[
+        list[Path] | None, typer.Option(help="HDF5 file, directory or glob; repeat for more. Split by file.")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Run directory (config, split, metrics, checkpoints, weights, predictions).")
+    ] = Path("run"),
+    model: Annotated[ModelChoice | None, typer.Option(help="Network (default cvn).")] = None,
+    config: Annotated[
+        str | None, typer.Option(help="YAML of training-config keys, or a preset name ('tiny').")
+    ] = None,
+    max_epochs: Annotated[
+        int | None, typer.Option(min=1, help="Epoch budget (default: the model's recipe).")
+    ] = None,
+    max_minutes: Annotated[float | None, typer.Option(min=0.01, help="Wall-time budget in minutes.")] = None,
+    balance: Annotated[
+        BalanceChoice | None, typer.Option(help="Class balance (default: undersample; none for regression).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the split, the balancing, the weights and the shuffling.")
+    ] = None,
+    devices: Annotated[int | None, typer.Option(min=1, help="Processes / GPUs (Lightning devices).")] = None,
+    strategy: Annotated[str | None, typer.Option(help="Lightning strategy, e.g. ddp.")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")
+    ] = False,
+    num_workers: Annotated[int | None, typer.Option(min=0, help="Data-loading processes per device.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Events per batch (default: the model's recipe).")
+    ] = None,
+    signal: Annotated[str | None, typer.Option(help="Truth selection of the signal (issue 7).")] = None,
+    background: Annotated[
+        str | None, typer.Option(help="Truth selection of the background (issue 7).")
+    ] = None,
+    where: Annotated[
+        str | None, typer.Option(help="Truth expression restricting the events (issue 7).")
+    ] = None,
+):
+    """Train a network on one task; the split by file is seeded and saved in the run directory."""
+    if signal or background or where:
+        raise NuclassError("selections (--signal, --background, --where) come with issue 7")
+    from nuclass.train import CONFIG_FILE, load_config, train as run_training
+
+    options = {
+        "task": task.value if task else None,
+        "data": [str(p) for p in data] if data else None,
+        "model": model.value if model else None,
+        "max_epochs": max_epochs,
+        "max_minutes": max_minutes,
+        "balance": balance.value if balance else None,
+        "seed": seed,
+        "devices": devices,
+        "strategy": strategy,
+        "num_workers": num_workers,
+        "batch_size": batch_size,
+    }
+    overrides = {k: v for k, v in options.items() if v is not None}
+    overrides.update(out=str(out), resume=resume)
+    saved = out / CONFIG_FILE
+    if config:
+        cfg = load_config(config, **overrides)
+    elif resume and saved.is_file():
+        cfg = load_config(saved, **overrides)
+    else:
+        from nuclass.train import TrainConfig
+
+        cfg = TrainConfig.from_dict(overrides)
+    if "task" not in overrides and not (config or resume):
+        raise NuclassError("give --task (one of: " + ", ".join(_TASKS) + ")")
+    summary = run_training(cfg)
+    if "run_dir" in summary:
+        n = summary["n_events"]
+        print(
+            f"{summary['model']} on {summary['task']}: {summary['epochs_run']} epochs, best val loss "
+            f"{summary['best_val_loss']:.4g}; events train {n['train']}, val {n['val']}, test {n['test_natural']} "
+            f"(balanced {n['test_balanced']}); run in {summary['run_dir']}"
+        )
 
 
 @_command
