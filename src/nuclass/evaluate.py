@@ -754,14 +754,6 @@ def load_predictions(path: str | os.PathLike, task: Task | str) -> dict[str, np.
     return arrays
 
 
-def _undersample_classes(target: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Sorted indices keeping an equal number of events of each class present (the smallest class's count)."""
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(target, return_counts=True)
-    keep = [rng.choice(np.flatnonzero(target == c), size=counts.min(), replace=False) for c in classes]
-    return np.sort(np.concatenate(keep)) if keep else np.array([], dtype=np.int64)
-
-
 def _iter_predictions(run_dir: Path, paths: Sequence[Path], batch_size: int):
     """(Events, scores for every event of that batch) from the trained run, over `paths`."""
     from nuclass.train import predict_files
@@ -769,8 +761,13 @@ def _iter_predictions(run_dir: Path, paths: Sequence[Path], batch_size: int):
     yield from predict_files(run_dir, list(paths), batch_size)
 
 
-def _predict_sets(run_dir: Path, task: Task, paths: Sequence[Path], batch_size: int) -> dict[str, dict]:
-    """Natural and balanced test sets made by running the run's model over `paths` (for --data)."""
+def _predict_sets(
+    run_dir: Path, task: Task, paths: Sequence[Path], batch_size: int, seed: int
+) -> dict[str, dict]:
+    """Natural and balanced test sets made by running the run's model over `paths` (for --data); the
+    balanced set is drawn as training draws its own (undersampling, generator seeded with [seed, 2])."""
+    from nuclass.data import undersample_to_balance
+
     index_of = {Path(p).resolve(): i for i, p in enumerate(paths)}
     parts: dict[str, list[np.ndarray]] = {
         k: [] for k in ("score", "target", *TRUTH_FIELDS, "evt", "file_index")
@@ -798,7 +795,7 @@ def _predict_sets(run_dir: Path, task: Task, paths: Sequence[Path], batch_size: 
     natural = {k: np.concatenate(v) for k, v in parts.items()}
     if task.kind == "regression":
         return {"natural": natural, "balanced": natural}
-    keep = _undersample_classes(natural["target"])
+    keep = undersample_to_balance(natural["target"], len(task.class_names), np.random.default_rng([seed, 2]))
     return {"natural": natural, "balanced": {k: v[keep] for k, v in natural.items()}}
 
 
@@ -821,18 +818,20 @@ def evaluate_run(
 ) -> dict[str, Any]:
     """Metrics of a trained run on its natural and balanced test sets → RUN_DIR/metrics.json, RUN_DIR/plots/.
 
-    Uses RUN_DIR/predictions/{natural,balanced}.npz, or, if `data` names HDF5 files, the run's model's
-    predictions on those (natural: every event the task uses; balanced: classes undersampled to equal counts,
-    seed 0). Returns the metrics.json content, with the plots' paths relative to RUN_DIR under "plots"
-    (`plots=False`: metrics only, "plots" empty).
+    Uses RUN_DIR/predictions/{natural,balanced}.npz, or, if `data` names HDF5 files (or directories), the
+    run's model's predictions on those (natural: every event the task uses; balanced: classes undersampled
+    to equal counts as in training; regression: the natural set). Returns the metrics.json content, with
+    the plots' paths relative to RUN_DIR under "plots" (`plots=False`: metrics only, "plots" empty).
     """
+    from nuclass.data import expand_paths
     from nuclass.metric_plots import plot_run
 
     run_dir = Path(run_dir)
     config = _read_config(run_dir)
     task = get_task(str(config["task"]))
-    if data:
-        sets = _predict_sets(run_dir, task, [Path(p) for p in data], batch_size)
+    files = expand_paths(data) if data else []
+    if files:
+        sets = _predict_sets(run_dir, task, files, batch_size, int(config.get("seed") or 0))
     else:
         sets = {name: load_predictions(run_dir / "predictions" / f"{name}.npz", task) for name in TEST_SETS}
     result: dict[str, Any] = {
@@ -843,8 +842,8 @@ def evaluate_run(
             for name, arrays in sets.items()
         },
     }
-    if data:
-        result["data"] = [str(p) for p in data]
+    if files:
+        result["data"] = [str(p) for p in files]
     result["plots"] = plot_run(run_dir, task, sets, result) if plots else {}
     _write_json(run_dir / "metrics.json", result)
     return result
@@ -865,10 +864,12 @@ def predict_to_h5(
     """
     import h5py
 
+    from nuclass.data import expand_paths
+
     run_dir, out = Path(run_dir), Path(out)
     config = _read_config(run_dir)
     task = get_task(str(config["task"]))
-    paths = [Path(p) for p in paths]
+    paths = expand_paths(paths)
     index_of = {p.resolve(): i for i, p in enumerate(paths)}
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     n = 0

@@ -438,7 +438,7 @@ def training_curves(metrics_csv: str | os.PathLike, out: str | os.PathLike, titl
     """Loss (and accuracy or other metrics, if logged) vs epoch, training vs validation, best epoch marked."""
     log = read_training_log(metrics_csv)
     losses = {k: v for k, v in log.items() if "loss" in k}
-    others = {k: v for k, v in log.items() if "loss" not in k and not k.startswith("lr")}
+    others = {k: v for k, v in log.items() if "loss" not in k and not k.startswith("lr") and k != "seconds"}
     panels = [("loss", losses)] + ([("metric", others)] if others else [])
     fig = _figure(5.4 * len(panels), 4.2)
     axes = np.atleast_1d(fig.subplots(1, len(panels)))

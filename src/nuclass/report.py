@@ -77,6 +77,11 @@ def _fmt(value: Any, digits: int = 4) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.{digits}g}"
+    if isinstance(value, list):
+        shown = ", ".join(str(v) for v in value[:4]) + (
+            f", … ({len(value)} in all)" if len(value) > 4 else ""
+        )
+        return _e(shown)
     return _e(value)
 
 
@@ -107,7 +112,8 @@ def _flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def split_files(run_dir: str | os.PathLike) -> dict[str, list[Path]]:
     """Data files of each split recorded in RUN_DIR/split.json ({split: [existing paths]}; {} if none).
 
-    Accepts {split: [paths]} or {split: {"files": [paths]}}; relative paths are taken from RUN_DIR.
+    Accepts {split: [paths]} or {split: {"files": [paths]}}; a relative path is looked up from the current
+    directory (where training ran), then from RUN_DIR. Files that no longer exist are left out.
     """
     run_dir = Path(run_dir)
     path = run_dir / "split.json"
@@ -121,7 +127,7 @@ def split_files(run_dir: str | os.PathLike) -> dict[str, list[Path]]:
     for name, value in split.items() if isinstance(split, Mapping) else ():
         files = value.get("files") if isinstance(value, Mapping) else value
         if isinstance(files, list) and all(isinstance(f, str) for f in files):
-            paths = [p if p.is_absolute() else run_dir / p for p in map(Path, files)]
+            paths = [p if p.is_file() else run_dir / p for p in map(Path, files)]
             out[name] = [p for p in paths if p.is_file()]
     return out
 
@@ -436,6 +442,35 @@ def _plots_html(run_dir: Path, plots: Mapping[str, Any], names: Sequence[str]) -
     return "".join(out)
 
 
+def _in_short(task, blocks: Mapping[str, Mapping[str, Any]]) -> str:
+    """A few lines for a hurried reader: headline numbers per test set, the seeds' questions, what matters."""
+    items = []
+    for name, block in blocks.items():
+        if task.kind == "regression":
+            head = f"resolution {format_metric(block, 'resolution')}, bias {format_metric(block, 'bias')}"
+        else:
+            head = (
+                f"accuracy {block['accuracy']:.3f}, balanced accuracy {_fmt(block['balanced_accuracy'], 3)}, "
+                f"ROC AUC {_fmt(block['roc_auc'], 3)}"
+            )
+            if "efficiency_purity" in block:
+                ep = block["efficiency_purity"]
+                head += (
+                    f"; best cut {_fmt(ep['best_cut'], 2)}: efficiency {_fmt(ep['best_efficiency'], 3)}, "
+                    f"purity {_fmt(ep['best_purity'], 3)}"
+                )
+        items.append(f"<li><b>{_e(name)}</b> test set ({block['n_events']:,} events): {_e(head)}</li>")
+    natural = blocks.get("natural", next(iter(blocks.values())))
+    items += [f"<li>{_e(q['sentence'])}</li>" for q in natural.get("questions", [])]
+    flagged = [d for d in natural["dependence"] if d["significant"]]
+    items.append(
+        f'<li class="sig">{_e(flagged[0]["sentence"])}</li>'
+        if flagged
+        else "<li>No significant (≥ 3σ) dependence on any truth variable in the natural test set.</li>"
+    )
+    return f'<div class="note"><b>In short</b><ul class=sentences>{"".join(items)}</ul></div>'
+
+
 def run_section(run_dir: str | os.PathLike, anchor: str = "run") -> str:
     """The report section of one run (HTML): configuration, data, training, metrics, plots, truth analysis."""
     run_dir = Path(run_dir)
@@ -455,11 +490,18 @@ def run_section(run_dir: str | os.PathLike, anchor: str = "run") -> str:
         f"{_e(metrics.get('model'))}</h2>"
         f"<p class=muted>{_e(run_dir.resolve())} — task: {_e(task.description)}</p>"
     ]
-    parts.append("<h3>Configuration</h3>")
-    parts.append(_table(["setting", "value"], [[_e(k), _fmt(v)] for k, v in _flatten(config)]))
-    scalars = [(k, v) for k, v in _flatten(model_info) if not isinstance(v, list | dict)]
-    if scalars:
-        parts.append("<h4>Model</h4>" + _table(["field", "value"], [[_e(k), _fmt(v)] for k, v in scalars]))
+    parts.append(_in_short(task, blocks))
+    # model.json's own fields (its copy of the configuration is config.yaml)
+    scalars = [
+        (k, v) for k, v in _flatten(model_info) if not k.startswith("config.") and not isinstance(v, list)
+    ]
+    parts.append(
+        '<h3>Configuration</h3><div class="grid"><div><b>config.yaml</b>'
+        + _table(["setting", "value"], [[_e(k), _fmt(v)] for k, v in _flatten(config)], left=2)
+        + "</div><div><b>model.json</b>"
+        + (_table(["field", "value"], [[_e(k), _fmt(v)] for k, v in scalars], left=2) if scalars else " –")
+        + "</div></div>"
+    )
     parts.append(_data_section(run_dir, metrics))
     if "training_curves" in plots:
         parts.append(
