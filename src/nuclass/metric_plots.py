@@ -436,6 +436,8 @@ def read_training_log(path: str | os.PathLike) -> dict[str, dict[int, float]]:
 
 def training_curves(metrics_csv: str | os.PathLike, out: str | os.PathLike, title: str = "") -> Path:
     """Loss (and accuracy or other metrics, if logged) vs epoch, training vs validation, best epoch marked."""
+    from matplotlib.ticker import MaxNLocator
+
     log = read_training_log(metrics_csv)
     losses = {k: v for k, v in log.items() if "loss" in k}
     others = {k: v for k, v in log.items() if "loss" not in k and not k.startswith("lr") and k != "seconds"}
@@ -449,6 +451,7 @@ def training_curves(metrics_csv: str | os.PathLike, out: str | os.PathLike, titl
             ax.plot(list(per_epoch), list(per_epoch.values()), style, marker="o", ms=3, label=key)
         if best is not None:
             ax.axvline(best, color="grey", ls=":", lw=1, label=f"lowest val_loss (epoch {best})")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         accuracy_only = all("acc" in k for k in series)
         ax.set(
             xlabel="epoch", ylabel="loss" if what == "loss" else ("accuracy" if accuracy_only else "metric")
