@@ -430,7 +430,8 @@ class EpochMetrics(pl.Callback):
         with self.path.open(newline="") as f:
             return list(csv.DictReader(f))
 
-    def on_fit_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        # after a resume, current_epoch is the first epoch this run trains
         if trainer.is_global_zero and self.path.is_file():
             _write_csv(self.path, [r for r in self._rows() if int(r["epoch"]) < trainer.current_epoch])
 

@@ -1,0 +1,168 @@
+"""Training runs end to end: a smoke train per task, the run directory, resume after SIGKILL, 2-process DDP."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from typer.testing import CliRunner
+
+from nuclass.cli import app
+from nuclass.errors import ConfigError
+from nuclass.io import read_truth
+from nuclass.labels import TASKS
+from nuclass.train import TrainConfig, load_config, predict_files, train
+
+NUCLASS = str(Path(sys.executable).with_name("nuclass"))
+# One thread per process: on a shared machine OpenMP threads waiting for busy cores are far slower.
+SMOKE = {"threads": 1, "max_events_per_file": 100, "limit_train_batches": 3}
+MODEL_FOR_TASK = {"numu-cc": "cvn", "nue-cc": "seed-multiview", "flavour": "seed-2ch",
+                  "mode": "cvn", "energy": "seed-multiview", "y": "cvn"}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task_name", list(TASKS))
+def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp_path: Path) -> None:
+    task = TASKS[task_name]
+    run = tmp_path / "run"
+    config = load_config("tiny", task=task_name, model=MODEL_FOR_TASK[task_name], data=[str(sim_dir)], out=str(run),
+                         **SMOKE)
+    summary = train(config)
+
+    for name in ("config.yaml", "split.json", "metrics.csv", "versions.json", "model.json", "model.safetensors",
+                 "checkpoints/best.ckpt", "checkpoints/last.ckpt", "predictions/natural.npz",
+                 "predictions/balanced.npz"):
+        assert (run / name).is_file(), name
+    resolved = TrainConfig.from_dict(yaml.safe_load((run / "config.yaml").read_text()))
+    assert resolved.to_dict() == summary["config"]
+    assert resolved.balance == ("undersample" if task.is_classification else "none")
+    assert resolved.batch_size == 16 and resolved.patience is not None
+    split = json.loads((run / "split.json").read_text())
+    assert sorted(split["train"] + split["val"] + split["test"]) == sorted(str(p) for p in sim_dir.glob("*.h5"))
+    assert (len(split["train"]), len(split["val"]), len(split["test"])) == (2, 1, 1)
+    rows = _rows(run / "metrics.csv")
+    assert [r["epoch"] for r in rows] == ["0"] and np.isfinite(float(rows[0]["val_loss"]))
+    assert set(json.loads((run / "versions.json").read_text())) == {"python", "torch", "lightning", "nuclass",
+                                                                      "numpy", "h5py"}
+    checkpoint = torch.load(run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    assert any(k.startswith("net.") for k in checkpoint["state_dict"])
+
+    natural = np.load(run / "predictions" / "natural.npz")
+    truth = read_truth(split["test"][0])
+    mask, target = task.labels(truth)
+    n = min(100, int(mask.sum()))
+    assert natural["target"] == pytest.approx(target[:n])
+    assert np.array_equal(natural["row"], np.flatnonzero(mask)[:n])
+    for field in ("interaction", "finalstate", "nuenergy", "lepenergy", "evt", "file_index"):
+        assert len(natural[field]) == n
+    assert np.array_equal(natural["interaction"], truth["interaction"][natural["row"]])
+    score = natural["score"]
+    if task.kind == "regression":
+        assert score.shape == (n,) and np.isfinite(score).all()
+        if task_name == "energy":
+            assert (score > 0).all()  # exp of the network's ln E
+    else:
+        assert score.shape == (n, task.n_outputs) and ((score >= 0) & (score <= 1)).all()
+        if task.kind == "multiclass":
+            assert score.sum(axis=1) == pytest.approx(np.ones(n), abs=1e-5)
+    balanced = np.load(run / "predictions" / "balanced.npz")
+    if task.is_classification:
+        counts = np.bincount(balanced["target"])
+        assert len(set(counts[counts > 0])) == 1  # every present class equally often
+        assert set(balanced["row"]) <= set(natural["row"])
+    else:
+        assert np.array_equal(balanced["row"], natural["row"])
+
+    # the saved weights (safetensors) give the same scores when streaming the test file again
+    streamed = np.concatenate([s for _, s in predict_files(run, split["test"], batch_size=64)])
+    assert streamed[natural["row"]] == pytest.approx(score, abs=1e-5)
+
+
+def test_config_keys_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown training config key\(s\) epochs; valid keys: task, data"):
+        TrainConfig.from_dict({"epochs": 3})
+    path = tmp_path / "c.yaml"
+    path.write_text("task: energy\nmax_epochs: 2\nlr: 0.1\n")
+    with pytest.raises(ConfigError, match="unknown training config key\\(s\\) lr"):
+        load_config(path)
+    path.write_text("task: energy\nmax_epochs: 2\n")
+    assert load_config(path, seed=5) == TrainConfig(task="energy", max_epochs=2, seed=5)
+    with pytest.raises(ConfigError, match="presets: tiny"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_bad_choices_fail_before_training(sim_dir: Path, tmp_path: Path) -> None:
+    base = load_config("tiny", data=[str(sim_dir)], out=str(tmp_path / "r"), threads=1)
+    with pytest.raises(ConfigError, match="needs classes"):
+        train(base.replace(task="energy", balance="weights"))
+    with pytest.raises(ConfigError, match="valid: undersample, weights, sampler, none"):
+        train(base.replace(balance="smote"))
+    with pytest.raises(ConfigError, match="at least 3 files"):
+        train(base.replace(data=(str(sim_dir / "neutrino1.h5"), str(sim_dir / "neutrino2.h5"))))
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        train(base.replace(resume=True))
+
+
+def test_cli_rejects_selections_until_issue_7(sim_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["train", "--task", "numu-cc", "--data", str(sim_dir), "--signal", "numu"])
+    assert result.exit_code == 2 and "issue 7" in result.output
+
+
+def _write_config(path: Path, **values) -> Path:
+    path.write_text(yaml.safe_dump({"threads": 1, "num_workers": 0, "progress": False, **values}))
+    return path
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_reaches_the_same_final_epoch(sim_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    config = _write_config(tmp_path / "c.yaml", max_epochs=4, batch_size=16, max_events_per_file=150, patience=10)
+    command = [NUCLASS, "train", "--task", "energy", "--model", "seed-multiview", "--data", str(sim_dir),
+               "--out", str(run), "--config", str(config)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = run / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    while not last.is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    done = [int(r["epoch"]) for r in _rows(run / "metrics.csv")]
+    assert done and max(done) < 3  # killed mid-run
+    assert not (run / "model.safetensors").exists()
+
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [int(r["epoch"]) for r in _rows(run / "metrics.csv")] == [0, 1, 2, 3]
+    assert json.loads((run / "model.json").read_text())["epochs_run"] == 4
+    assert "4 epochs" in resumed.stdout
+
+
+@pytest.mark.slow
+def test_two_process_ddp_on_cpu(sim_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    config = _write_config(tmp_path / "c.yaml", max_epochs=1, batch_size=8, max_events_per_file=60, accelerator="cpu")
+    command = [NUCLASS, "train", "--task", "y", "--model", "seed-multiview", "--data", str(sim_dir), "--out", str(run),
+               "--config", str(config), "--devices", "2", "--strategy", "ddp"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    n_train = int(result.stdout.split("events train ")[1].split(",")[0])
+    rows = _rows(run / "metrics.csv")
+    # each of the 2 ranks ran half of the training events: steps = ceil((N // 2) / batch)
+    assert int(rows[-1]["step"]) == -(-(n_train // 2) // 8)
+    assert (run / "model.safetensors").is_file() and (run / "predictions" / "natural.npz").is_file()
