@@ -56,10 +56,12 @@ class SimConfig:
 
     # --- geometry ---
     # The scale question (nova-physics.md): a 1.85 GeV muon spans ≈ 20–30 rows in the teaching maps,
-    # not the ≈ 63 of one view-plane per row, so the maps are coarser: 2 view-planes per row and
-    # 2 cells per column fit the displays (calibrated; NOMINAL_GEOMETRY is the alternative).
+    # not the ≈ 63 of one view-plane per row, so rows are coarser: 2 view-planes (26.6 cm) per row fit
+    # the track lengths. Across the beam the nominal cell fits: hadronic sprays 50–65 cells wide, DIS
+    # cores 5–10 cells wide, muons 1–2 cells wide (calibrated against docs/sim_vs_real.png;
+    # NOMINAL_GEOMETRY is the alternative).
     row_depth_cm: float = 26.6
-    cell_width_cm: float = 7.94
+    cell_width_cm: float = 3.97
     plane_pitch_cm: float = 6.654  # one detector plane, alternating x / y views (source)
     detector_half_width_cm: float = 780.0  # FD cells 15.5 m long (source)
     detector_length_cm: float = 5960.0  # 896 planes × 6.654 cm (derived)

@@ -49,6 +49,7 @@ INFO_LEPENERGY, INFO_TRACKS, INFO_SHOWERS, INFO_VISIBLE_GEV, INFO_W, INFO_Q2 = r
  P_PE, P_ATT_S, P_ATT_L, P_ATT_W, P_THRESH, P_ADC, P_NOISE) = range(20)
 
 ROWS_BEFORE = 20  # buffer rows before the vertex row, for backward-going particles
+SLICE_ROWS_BEFORE_VERTEX = 3  # the window may start this many rows upstream of the vertex, no more
 BUF_ROWS = 140
 BUF_COLS = 256
 COL_VERTEX = 128
@@ -655,7 +656,8 @@ def _simulate_particles(stack, n, buf_e, buf_pe, bbox, vtx, P):
 def _digitise(buf_e, buf_pe, bbox, P, out):
     """Window, light statistics, threshold and 8-bit charge for one event; returns lit pixels and visible MeV.
 
-    The window starts at the first row holding light in either view and is centred, per view, on the
+    The window starts at the first row holding light in either view (at most a few rows upstream of the
+    vertex) and is centred, per view, on the
     energy-weighted median cell, as NOvA's CVN maps are. Clears the buffer region it used.
     """
     r_first = BUF_ROWS
@@ -663,7 +665,8 @@ def _digitise(buf_e, buf_pe, bbox, P, out):
         b = v * 4
         if bbox[b + 1] < bbox[b]:
             continue
-        for r in range(bbox[b], bbox[b + 1] + 1):
+        # stray light far upstream of the vertex (backward neutrons) is not part of the slice's start
+        for r in range(max(bbox[b], ROWS_BEFORE - SLICE_ROWS_BEFORE_VERTEX), bbox[b + 1] + 1):
             found = False
             for c in range(bbox[b + 2], bbox[b + 3] + 1):
                 if buf_pe[v, r, c] >= P[P_THRESH]:
