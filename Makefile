@@ -9,7 +9,6 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.txt constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
 	$(PY) -m pip install -q -c constraints.txt -r requirements.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
@@ -18,14 +17,14 @@ $(STAMP): pyproject.toml requirements.txt constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/nuclass demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_read.py
 	$(PY) benchmarks/bench_simulate.py
 
-# Debian's chromium, for the report screenshot test (needs root and the Debian registry).
+# Debian's chromium, for the report screenshot test (installed with apt-get when missing: needs root).
 chromium:
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
 
