@@ -209,29 +209,109 @@ def study():
     _not_built("study", 7)
 
 
-@_command
-def evaluate():
-    """Evaluate a trained run on its test files (not built yet)."""
-    _not_built("evaluate", 5)
+def _finished_run(run_dir: Path, *needed: str) -> None:
+    """Check that RUN_DIR is a directory holding config.yaml and every `needed` file (one clear error if not)."""
+    if not run_dir.is_dir():
+        raise NuclassError(f"{run_dir}: no such run directory")
+    for name in ("config.yaml", *needed):
+        if not (run_dir / name).is_file():
+            raise NuclassError(f"{run_dir}: not a finished training run (no {name}); see nuclass train")
+
+
+def _summary_table(metrics: dict, title: str):
+    """A rich table of the headline numbers of a metrics.json: one column per test set."""
+    from rich.table import Table
+
+    from nuclass.evaluate import binomial_error, format_value
+
+    sets = metrics["test_sets"]
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for name in sets:
+        table.add_column(f"{name} ({sets[name]['n_events']:,} events)", justify="right")
+    regression = "resolution" in next(iter(sets.values()))
+    rows = ("resolution", "bias", "mae") if regression else ("accuracy", "balanced_accuracy", "roc_auc")
+
+    def cell(block: dict, key: str) -> str:
+        value = block.get(key)
+        if value is None:
+            return "–"
+        err = block.get(f"{key}_err")
+        if key == "accuracy":
+            err = float(binomial_error(round(value * block["n_events"]), block["n_events"]))
+        return format_value(value, err) if err else f"{value:.3f}"
+
+    for key in rows:
+        table.add_row(key.replace("_", " "), *(cell(block, key) for block in sets.values()))
+    return table
 
 
 @_command
-def predict():
-    """Per-event scores for new files (not built yet)."""
-    _not_built("predict", 5)
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A training run directory (nuclass train --out).")],
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="Evaluate on these HDF5 files or directories instead of the run's test files."),
+    ] = None,
+):
+    """Metrics and plots of a trained run on its natural and balanced test sets → RUN_DIR/metrics.json."""
+    from rich.console import Console
+
+    from nuclass.evaluate import evaluate_run
+
+    if data:
+        _finished_run(run_dir, "model.json", "model.safetensors")
+    else:
+        _finished_run(run_dir, "predictions/natural.npz", "predictions/balanced.npz")
+    console = Console()
+    with console.status(f"evaluating {run_dir}"):
+        metrics = evaluate_run(run_dir, data or None)
+    console.print(_summary_table(metrics, f"{metrics['model']} on {metrics['task']} (± binomial error)"))
+    print(run_dir / "metrics.json")
 
 
 @_command
-def report():
-    """The HTML report of one or several runs (not built yet)."""
-    _not_built("report", 5)
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="A training run directory (nuclass train --out).")],
+    paths: PathsArg,
+    out: Annotated[Path, typer.Option(help="HDF5 file of per-event scores.")] = Path("predictions.h5"),
+):
+    """Per-event scores (class probabilities or the regressed value) of a run's model on new files."""
+    from rich.console import Console
+
+    from nuclass.evaluate import predict_to_h5
+
+    _finished_run(run_dir, "model.json", "model.safetensors")
+    with Console(stderr=True).status(f"scoring {len(paths)} path(s) with {run_dir}"):
+        written = predict_to_h5(run_dir, paths, out)
+    print(written)
+
+
+@_command
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="One or more training run directories.")],
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+):
+    """One self-contained HTML report of one run, or several side by side (figures embedded)."""
+    from rich.console import Console
+
+    from nuclass.report import write_report
+
+    for run_dir in run_dirs:
+        if not (run_dir / "metrics.json").is_file():
+            _finished_run(run_dir, "predictions/natural.npz", "predictions/balanced.npz")
+        else:
+            _finished_run(run_dir)
+    with Console(stderr=True).status(f"writing the report of {len(run_dirs)} run(s)"):
+        written = write_report(run_dirs, out)
+    print(written)
 
 
 @_command
 def demo(
     out: Annotated[Path, typer.Option(help="Directory for everything the demo makes.")] = Path("demo-output"),
 ):
-    """The main job on the embedded default: simulate, inspect, display (training comes with issue 4)."""
+    """The main job on the embedded default: simulate, train cvn and seed-multiview, evaluate, report."""
     from nuclass.demo import run_demo
 
     run_demo(out)
