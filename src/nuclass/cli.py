@@ -210,7 +210,7 @@ def study():
 
 
 def _finished_run(run_dir: Path, *needed: str) -> None:
-    """Check that RUN_DIR is a directory holding config.yaml and every `needed` file (one clear error if not)."""
+    """Check that RUN_DIR is a directory with config.yaml and every `needed` file; one clear error if not."""
     if not run_dir.is_dir():
         raise NuclassError(f"{run_dir}: no such run directory")
     for name in ("config.yaml", *needed):
