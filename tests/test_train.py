@@ -102,6 +102,10 @@ def test_config_keys_are_checked(tmp_path: Path) -> None:
         load_config(path)
     path.write_text("task: energy\nmax_epochs: 2\n")
     assert load_config(path, seed=5) == TrainConfig(task="energy", max_epochs=2, seed=5)
+    with pytest.raises(ConfigError, match="key max_epochs: expected int or NoneType, got 'two'"):
+        TrainConfig.from_dict({"max_epochs": "two"})
+    with pytest.raises(ConfigError, match="key data: expected tuple"):
+        TrainConfig.from_dict({"data": 5})
     with pytest.raises(ConfigError, match="presets: tiny"):
         load_config(tmp_path / "missing.yaml")
 

@@ -17,6 +17,8 @@ import math
 import os
 import platform
 import time
+import types
+import typing
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -105,9 +107,22 @@ class TrainConfig:
         values = dict(values)
         if "data" in values:
             data = values["data"]
-            values["data"] = (
-                (str(data),) if isinstance(data, str | os.PathLike) else tuple(str(d) for d in data)
+            if isinstance(data, str | os.PathLike):
+                values["data"] = (str(data),)
+            elif isinstance(data, list | tuple):
+                values["data"] = tuple(str(d) for d in data)
+        hints = typing.get_type_hints(cls)
+        for name, value in values.items():
+            hint = hints[name]
+            allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+            if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+                values[name] = value = float(value)
+            ok = any(
+                value is None if t is type(None) else isinstance(value, typing.get_origin(t) or t) for t in allowed
             )
+            if not ok or (isinstance(value, bool) and bool not in allowed):
+                expected = " or ".join(getattr(t, "__name__", str(t)) for t in allowed)
+                raise ConfigError(f"training config key {name}: expected {expected}, got {value!r}")
         return cls(**values)
 
     def replace(self, **changes: Any) -> TrainConfig:

@@ -8,6 +8,7 @@ across all files, then the events within a window of `buffer_events`.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -65,12 +66,13 @@ def _maps_layout(path: Path) -> int:
 
 
 def build_index(
-    files: Sequence[Path], task: Task, *, keep_meta: bool = False, max_events_per_file: int | None = None
+    files: Sequence[str | os.PathLike], task: Task, *, keep_meta: bool = False, max_events_per_file: int | None = None
 ) -> EventIndex:
     """Index the events of `files` that `task` uses (task.labels decides), reading truth only.
 
     max_events_per_file keeps the first M used events of each file (quick runs and benchmarks).
     """
+    files = [Path(f) for f in files]
     ids, rows, targets, metas, chunks = [], [], [], [], []
     for k, path in enumerate(files):
         truth = read_truth(path)
@@ -87,7 +89,7 @@ def build_index(
     dtype = np.float32 if task.kind == "regression" else np.int64
     meta = {name: np.concatenate([m[name] for m in metas]) for name in META_FIELDS} if keep_meta else None
     return EventIndex(
-        list(files),
+        files,
         np.concatenate(ids) if ids else np.empty(0, np.int32),
         np.concatenate(rows) if rows else np.empty(0, np.int64),
         np.concatenate(targets).astype(dtype) if targets else np.empty(0, dtype),
