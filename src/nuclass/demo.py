@@ -1,80 +1,141 @@
-"""`nuclass demo`: the main job on the embedded default data — for now simulate, inspect and draw.
-
-Training, evaluation and the report join this flow when they exist (issues 4 and 5).
-"""
+"""`nuclass demo`: the main job on the embedded default data — simulate, train cvn and a seed baseline on
+the same split and time budget, evaluate both, and write one HTML report comparing them."""
 
 from __future__ import annotations
 
+import shutil
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from nuclass.errors import NuclassError
-from nuclass.inspect import render_summary, summarise
-from nuclass.io.nova_h5 import read_truth
-from nuclass.labels import Interaction, flavour_index
-from nuclass.plots import class_distributions, display_event
 
-__all__ = ["run_demo", "EXAMPLE_CLASSES"]
+__all__ = ["run_demo", "DEMO_MODELS"]
 
-# One example event of each of these classes is drawn: (file stem, title, which events belong).
-EXAMPLE_CLASSES = (
-    ("numu_cc_qe", "νμ CC QE", lambda code: code == Interaction.kNumuQE),
-    ("numu_cc_dis", "νμ CC DIS", lambda code: code == Interaction.kNumuDIS),
-    ("nue_cc", "νe CC", lambda code: flavour_index(code) == 1),
-    ("nc", "NC", lambda code: code == Interaction.kNC),
-)
+DEMO_MODELS = ("cvn", "seed-multiview")
 
 
-def _typical_event(meta: dict[str, np.ndarray], selects) -> int | None:
-    """Row of the selected event (nuenergy > 0) whose Eν is closest to the selection's median Eν."""
-    chosen = np.flatnonzero(selects(meta["interaction"]) & (meta["nuenergy"] > 0))
-    if len(chosen) == 0:
-        return None
-    energy = meta["nuenergy"][chosen]
-    return int(chosen[np.argmin(np.abs(energy - np.median(energy)))])
+def _fresh_run_dir(run_dir: Path) -> Path:
+    """`run_dir` ready for a new training: a previous nuclass run there is removed, anything else refused."""
+    if run_dir.exists():
+        if not (run_dir / "config.yaml").is_file() and any(run_dir.iterdir()):
+            raise NuclassError(f"{run_dir}: exists and is not a nuclass run; choose another --out")
+        shutil.rmtree(run_dir)
+    return run_dir
 
 
-def run_demo(out: Path, files: int = 4, events_per_file: int = 2000, seed: int = 0) -> list[Path]:
-    """Simulate `files` × `events_per_file` events into out/data, summarise them, and draw example events
-    (out/displays/*.png) and the class and energy distributions (out/distributions.png); the paths written.
+def _headline(block: Mapping[str, Any], key: str) -> str:
+    """An accuracy with its binomial error, or another metric to three decimals ('–' if undefined)."""
+    from nuclass.evaluate import binomial_error, format_value
+
+    value = block.get(key)
+    if value is None:
+        return "–"
+    if key == "accuracy":
+        n = block["n_events"]
+        return format_value(value, float(binomial_error(round(value * n), n)))
+    return f"{value:.3f}"
+
+
+def _comparison(results: Sequence[tuple[dict[str, Any], dict[str, Any]]]):
+    """A rich table of each model's size and test-set numbers (one row per model)."""
+    from rich.table import Table
+
+    table = Table(title="test sets: balanced (equal classes) and natural", title_justify="left")
+    table.add_column("model", no_wrap=True)
+    for name in ("parameters", "accuracy\nbalanced", "accuracy\nnatural", "ROC AUC\nnatural"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for summary, metrics in results:
+        balanced, natural = metrics["test_sets"]["balanced"], metrics["test_sets"]["natural"]
+        table.add_row(
+            summary["model"],
+            f"{summary['n_parameters']:,}",
+            _headline(balanced, "accuracy"),
+            _headline(natural, "accuracy"),
+            _headline(natural, "roc_auc"),
+        )
+    return table
+
+
+def run_demo(
+    out: str | Path = "demo-output",
+    *,
+    files: int = 8,
+    events_per_file: int = 3000,
+    seed: int = 0,
+    task: str = "numu-cc",
+    models: Sequence[str] = DEMO_MODELS,
+    max_minutes: float | None = 3.0,
+    workers: int | None = None,
+    train_options: Mapping[str, Any] | None = None,
+) -> Path:
+    """Simulate `files` × `events_per_file` events into out/data, train each of `models` on `task` with the
+    same file split, seed and `max_minutes` wall-time budget (out/runs/MODEL), evaluate them on their
+    natural and balanced test files, and write out/report.html; returns the report's path.
+
+    train_options: extra TrainConfig keys for every training (e.g. max_epochs, limit_train_batches).
     """
     from rich.console import Console
-    from rich.progress import Progress
 
-    try:
-        from nuclass.sim import simulate_files
-    except ImportError as exc:
-        raise NuclassError(f"the simulator (nuclass.sim) is not available yet: {exc}") from None
+    from nuclass.evaluate import evaluate_run
+    from nuclass.inspect import render_summary, summarise
+    from nuclass.report import write_report
+    from nuclass.sim import simulate_files
+    from nuclass.train import TrainConfig, train
 
     console = Console()
     out = Path(out)
-    console.rule(f"[bold]1. simulate {files} × {events_per_file:,} events (seed {seed})")
-    data = simulate_files(out / "data", files, events_per_file, seed=seed, progress=True)
-    console.rule("[bold]2. inspect")
+    started = time.monotonic()
+    budget = f"{max_minutes:g} min" if max_minutes else "no time limit"
+    # every config is built (and checked) before minutes of simulation; the data are the files simulated
+    configs = [
+        TrainConfig.from_dict(
+            {
+                "task": task,
+                "model": model,
+                "out": str(out / "runs" / model),
+                "seed": seed,
+                "max_minutes": max_minutes,
+                **(train_options or {}),
+            }
+        )
+        for model in models
+    ]
+
+    for config in configs:
+        _fresh_run_dir(Path(config.out))
+    console.rule(f"[bold]1/4 simulate {files} × {events_per_file:,} events (seed {seed})")
+    data = simulate_files(out / "data", files, events_per_file, seed=seed, workers=workers, progress=True)
     render_summary(summarise(data, progress=True), console)
 
-    console.rule("[bold]3. draw")
-    truth = [read_truth(path) for path in data]
-    meta = {key: np.concatenate([t[key] for t in truth]) for key in ("interaction", "nuenergy", "lepenergy")}
-    meta["file"] = np.concatenate([np.full(len(t["interaction"]), k) for k, t in enumerate(truth)])
-    meta["row"] = np.concatenate([np.arange(len(t["interaction"])) for t in truth])
-    written: list[Path] = []
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task("event displays and distributions", total=len(EXAMPLE_CLASSES) + 1)
-        for stem, title, selects in EXAMPLE_CLASSES:
-            event = _typical_event(meta, selects)
-            if event is None:
-                console.print(f"no {title} event with Eν > 0 in the sample: no display drawn")
-            else:
-                path = data[meta["file"][event]]
-                written.append(display_event(path, int(meta["row"][event]), out / "displays" / f"{stem}.png"))
-            bar.advance(task)
-        written.append(class_distributions(meta, out / "distributions.png", log=True))
-        bar.advance(task)
+    summaries = []
+    for k, config in enumerate(configs, start=1):
+        console.rule(f"[bold]2/4 train {config.model} on {task} ({k}/{len(configs)}, {budget})")
+        summary = train(config.replace(data=[str(p) for p in data]))
+        n = summary["n_events"]
+        console.print(
+            f"{summary['model']}: {summary['epochs_run']} epoch(s) in {summary['seconds']:.0f} s, best "
+            f"validation loss {summary['best_val_loss']:.4f}; events train {n['train']:,}, val {n['val']:,}, "
+            f"test {n['test_natural']:,} natural / {n['test_balanced']:,} balanced"
+        )
+        summaries.append(summary)
 
-    console.rule("[bold]written")
-    console.print(f"{len(data)} data files in {out / 'data'}")
-    for path in written:
-        console.print(f"  {path}")
-    return [*data, *written]
+    console.rule("[bold]3/4 evaluate")
+    metrics = []
+    for summary in summaries:
+        with console.status(f"metrics and plots of {summary['run_dir']}"):
+            metrics.append(evaluate_run(summary["run_dir"]))
+        console.print(Path(summary["run_dir"]) / "metrics.json")
+    console.print(_comparison(list(zip(summaries, metrics, strict=True))))
+
+    console.rule("[bold]4/4 report")
+    with console.status("writing the HTML report"):
+        report = write_report(
+            [summary["run_dir"] for summary in summaries],
+            out / "report.html",
+            title=f"nuclass demo: {' vs '.join(models)} on {task}",
+        )
+    console.print(f"demo finished in {(time.monotonic() - started) / 60:.1f} min; open the report:")
+    print(report.resolve())
+    return report
