@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml requirements.txt constraints.txt
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
 	$(PY) -m pip install -q -c constraints.txt -r requirements.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null  # the notebook tests' kernel: this venv's python
 	touch $(STAMP)
 
 demo: $(STAMP)

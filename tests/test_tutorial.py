@@ -4,6 +4,7 @@ printed class counts and metrics agree with the files and the run it trains."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import nbformat
@@ -37,6 +38,8 @@ def test_tutorial_runs_on_tiny_data(sim_dir, tmp_path, monkeypatch):
     out = tmp_path / "out"
     monkeypatch.setenv("NUCLASS_TUTORIAL_DATA", str(sim_dir))
     monkeypatch.setenv("NUCLASS_TUTORIAL_OUT", str(out))
+    # this venv's kernelspec first, ahead of any user-level python3 kernel of another Python
+    monkeypatch.setenv("JUPYTER_PATH", str(Path(sys.prefix) / "share" / "jupyter"))
     notebook = nbformat.read(EXAMPLES / "tutorial.ipynb", as_version=4)
     NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
