@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nuclass.demo import DEMO_MODELS, run_demo
-from nuclass.errors import NuclassError
+from nuclass.errors import ConfigError, NuclassError
 from nuclass.io import read_truth
 from nuclass.train import PRESETS
 
@@ -52,3 +52,9 @@ def test_demo_refuses_to_replace_a_directory_that_is_not_a_run(tmp_path: Path) -
         run_demo(tmp_path, files=3, events_per_file=150, train_options=TINY)
     assert not (tmp_path / "data").exists()  # refused before simulating anything
     assert (blocker / "notes.txt").read_text() == "mine"
+
+
+def test_demo_needs_three_files_for_its_split(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="needs ≥ 3 files, got 2"):
+        run_demo(tmp_path, files=2, events_per_file=150)
+    assert not any(tmp_path.iterdir())

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from nuclass.errors import NuclassError
+from nuclass.errors import ConfigError, NuclassError
 
 __all__ = ["run_demo", "DEMO_MODELS"]
 
@@ -84,6 +84,8 @@ def run_demo(
     from nuclass.sim import simulate_files
     from nuclass.train import TrainConfig, train
 
+    if files < 3:
+        raise ConfigError(f"the demo splits by file into train, val and test: needs ≥ 3 files, got {files}")
     console = Console()
     out = Path(out)
     started = time.monotonic()
