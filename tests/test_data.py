@@ -181,9 +181,9 @@ def test_memory_is_bounded_by_the_buffer(sim_dir: Path, monkeypatch) -> None:
     windows = []
     original = StreamingDataset._window_batches
 
-    def spy(self, reader, pos):
+    def spy(self, reader, pos, rng):
         windows.append(len(pos))
-        return original(self, reader, pos)
+        return original(self, reader, pos, rng)
 
     monkeypatch.setattr(StreamingDataset, "_window_batches", spy)
     n = sum(len(b["y"]) for b in dataset)
@@ -197,3 +197,19 @@ def test_weighted_sampler_draws_classes_evenly(sim_dir: Path) -> None:
     dataset = _dataset(index, draw_weights=sampling_weights(index.target, 2))
     drawn = index.target[np.concatenate([dataset.epoch_plan() for dataset.epoch in range(5)])]
     assert np.mean(drawn) == pytest.approx(0.5, abs=0.03)
+
+
+def test_mirror_x_flips_half_of_the_xz_views_only(sim_dir: Path) -> None:
+    files = expand_paths([sim_dir])[:1]
+    index = build_index(files, TASKS["numu-cc"])
+    maps = normalise_maps(read_file(files[0]).maps, "div255")
+    batches = list(_dataset(index, mirror_x=True, batch_size=300))
+    flipped = 0
+    for batch in batches:
+        for x, p in zip(batch["x"].numpy(), batch["pos"].numpy(), strict=True):
+            original = maps[index.row[p]]
+            assert np.array_equal(x[1], original[1])  # the y–z view is never mirrored
+            mirrored = np.array_equal(x[0], original[0, :, ::-1])
+            assert mirrored or np.array_equal(x[0], original[0])
+            flipped += mirrored and not np.array_equal(original[0], original[0, :, ::-1])
+    assert 0.35 * len(index) < flipped < 0.65 * len(index)

@@ -387,20 +387,21 @@ def _worker_init(_: int) -> None:
 class StreamingData(pl.LightningDataModule):
     """Train and val loaders over the streaming dataset; rank, world size and epoch come from the trainer."""
 
-    def __init__(self, config: TrainConfig, task: Task, data: _Data, pixel_transform: str) -> None:
+    def __init__(self, config: TrainConfig, task: Task, data: _Data, recipe: Recipe) -> None:
         super().__init__()
         self.num_workers = config.num_workers
 
-        def make(index: EventIndex, shuffle: bool, draw: np.ndarray | None = None) -> StreamingDataset:
+        def make(index: EventIndex, train: bool, draw: np.ndarray | None = None) -> StreamingDataset:
             return StreamingDataset(
                 index,
                 task,
-                pixel_transform=pixel_transform,
+                pixel_transform=recipe.pixel_transform,
                 batch_size=config.batch_size,
-                shuffle=shuffle,
+                shuffle=train,
                 seed=config.seed,
                 buffer_events=config.buffer_events,
                 draw_weights=draw,
+                mirror_x=train and recipe.mirror_x,
             )
 
         self.train_set = make(data.train, True, data.draw_weights)
@@ -616,7 +617,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             use_distributed_sampler=False,
             deterministic=False,
         )
-        datamodule = StreamingData(config, task, data, net.recipe.pixel_transform)
+        datamodule = StreamingData(config, task, data, net.recipe)
         trainer.fit(module, datamodule=datamodule, ckpt_path=last if config.resume else None)
     if not trainer.is_global_zero:
         return {"rank": trainer.global_rank}

@@ -153,7 +153,9 @@ class StreamingDataset(torch.utils.data.IterableDataset):
     `buffer_events`; without, events come in file and row order. `draw_weights` (N,) turns an epoch
     into N weighted draws with replacement (the weighted sampler). Under DDP every rank gets the same
     number of events (the last N mod world are left out of that epoch); workers of one rank share its
-    batches. Set `rank`, `world` and `epoch` before iterating.
+    batches. Set `rank`, `world` and `epoch` before iterating. `mirror_x` (training augmentation)
+    mirrors the x–z view across its cells for a seeded half of the events: x → −x is a symmetry of the
+    beam and the detector (the beam and gravity lie in the y–z plane), so the y–z view is never flipped.
     """
 
     def __init__(
@@ -167,8 +169,10 @@ class StreamingDataset(torch.utils.data.IterableDataset):
         seed: int = 0,
         buffer_events: int = 2048,
         draw_weights: np.ndarray | None = None,
+        mirror_x: bool = False,
     ) -> None:
         super().__init__()
+        self.mirror_x = mirror_x
         self.index, self.task_name = index, task.name
         self.pixel_transform, self.batch_size, self.shuffle, self.seed = pixel_transform, batch_size, shuffle, seed
         self.buffer_events = max(batch_size, buffer_events - buffer_events % batch_size)
@@ -219,11 +223,14 @@ class StreamingDataset(torch.utils.data.IterableDataset):
         reader = _ChunkReader(self.index.files)
         try:
             for start in range(0, len(pos), self.buffer_events):
-                yield from self._window_batches(reader, pos[start : start + self.buffer_events])
+                rng = np.random.default_rng([self.seed, self.epoch, self.rank, worker, start])
+                yield from self._window_batches(reader, pos[start : start + self.buffer_events], rng)
         finally:
             reader.close()
 
-    def _window_batches(self, reader: _ChunkReader, pos: np.ndarray) -> Iterator[dict[str, torch.Tensor]]:
+    def _window_batches(
+        self, reader: _ChunkReader, pos: np.ndarray, rng: np.random.Generator
+    ) -> Iterator[dict[str, torch.Tensor]]:
         index = self.index
         maps = np.empty((len(pos), *nova_h5.MAP_SHAPE), dtype=np.uint8)
         file_id, row = index.file_id[pos], index.row[pos]
@@ -231,6 +238,9 @@ class StreamingDataset(torch.utils.data.IterableDataset):
             where = np.flatnonzero(file_id == fid)
             rows, inverse = np.unique(row[where], return_inverse=True)
             maps[where] = reader.read(int(fid), rows, int(index.chunk_events[fid]))[inverse]
+        if self.mirror_x:
+            flip = np.flatnonzero(rng.random(len(pos)) < 0.5)
+            maps[flip, 0] = maps[flip, 0, :, ::-1]
         target = index.target[pos]
         if self.task.kind == "regression":
             target = np.asarray(self.task.to_network(target), dtype=np.float32)

@@ -41,6 +41,7 @@ class Recipe:
     plateau_patience: int = 5
     min_lr: float = 1e-5
     pixel_transform: str = "div255"
+    mirror_x: bool = False  # training augmentation: mirror the x–z view (see StreamingDataset)
 
 
 # name -> module that registers it on import; models registered elsewhere are added by register_model.
