@@ -5,7 +5,7 @@ shrink the 100 × 80 views early (most pixels are empty), batch norm lets it tra
 learning rate, and global average + max pooling keep the head small whatever the event's position in
 the window. Pixels enter as log1p(charge) / ln 256 in [0, 1], which keeps the Bragg peaks and shower
 cores from drowning the minimum-ionising tracks. Training mirrors the x–z view of half the events
-(x → −x is a symmetry of beam and detector), which halves its overfitting on small samples.
+(x → −x is a symmetry of beam and detector): twice the distinct images against overfitting.
 """
 
 from __future__ import annotations
