@@ -123,21 +123,3 @@ def test_missing_path_exits_2(tmp_path):
     result = runner.invoke(app, ["inspect", str(tmp_path / "neutrino9.h5")])
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1 and "neutrino9.h5" in result.stderr
-
-
-def test_demo_simulates_inspects_and_draws(tmp_path):
-    try:
-        from nuclass.sim import simulate_files  # noqa: F401
-    except ImportError:
-        result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
-        assert result.exit_code == 2
-        assert result.stderr.splitlines()[0].startswith("nuclass demo: error: the simulator (nuclass.sim)")
-        assert len(result.stderr.splitlines()) == 1
-        return
-    from nuclass.demo import run_demo
-
-    written = run_demo(tmp_path, files=2, events_per_file=200, seed=1)
-    names = {p.relative_to(tmp_path).as_posix() for p in written}
-    assert {"data/neutrino1.h5", "data/neutrino2.h5", "distributions.png"} <= names
-    assert {"displays/numu_cc_qe.png", "displays/numu_cc_dis.png", "displays/nc.png"} <= names
-    assert all(p.stat().st_size > 0 for p in written)
