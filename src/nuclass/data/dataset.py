@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 
@@ -60,9 +59,8 @@ class EventIndex:
 
 def _maps_layout(path: Path) -> int:
     """Events per HDF5 chunk of the file's maps (a fixed block for contiguous storage)."""
-    with nova_h5._open(path) as f:
-        ds = nova_h5._maps_dataset(f, path)
-        return ds.chunks[0] if ds.chunks else _CONTIGUOUS_BLOCK
+    with nova_h5.MapReader(path) as reader:
+        return reader.chunk_events or _CONTIGUOUS_BLOCK
 
 
 def build_index(
@@ -103,25 +101,21 @@ class _ChunkReader:
 
     def __init__(self, files: Sequence[Path]) -> None:
         self.files = files
-        self._open: OrderedDict[int, tuple[h5py.File, h5py.Dataset]] = OrderedDict()
+        self._open: OrderedDict[int, nova_h5.MapReader] = OrderedDict()
 
-    def _dataset(self, file_id: int) -> h5py.Dataset:
+    def _reader(self, file_id: int) -> nova_h5.MapReader:
         if file_id in self._open:
             self._open.move_to_end(file_id)
-            return self._open[file_id][1]
+            return self._open[file_id]
         if len(self._open) >= _OPEN_FILES:
-            self._open.popitem(last=False)[1][0].close()
-        path = self.files[file_id]
-        f = nova_h5._open(path)
-        ds = nova_h5._maps_dataset(f, path)
-        self._open[file_id] = (f, ds)
-        return ds
+            self._open.popitem(last=False)[1].close()
+        self._open[file_id] = nova_h5.MapReader(self.files[file_id])
+        return self._open[file_id]
 
     def read(self, file_id: int, rows: np.ndarray, chunk: int) -> np.ndarray:
         """Maps of `rows` (sorted, unique) of one file: (len(rows), 2, 100, 80) uint8."""
-        path = self.files[file_id]
-        ds = self._dataset(file_id)
-        n = ds.shape[0]
+        reader = self._reader(file_id)
+        n = reader.n_events
         out = np.empty((len(rows), *nova_h5.MAP_SHAPE), dtype=np.uint8)
         block = rows // chunk
         # runs of consecutive chunk ids, each read in calls of at most _MAX_READ_CHUNKS chunks
@@ -135,13 +129,13 @@ class _ChunkReader:
                 sel = slice(np.searchsorted(rows, lo), np.searchsorted(rows, hi))
                 if sel.start == sel.stop:
                     continue
-                maps = nova_h5._read_maps(path, ds, lo, hi)
+                maps = reader.read(lo, hi)
                 out[sel] = maps[rows[sel] - lo]
         return out
 
     def close(self) -> None:
-        for f, _ in self._open.values():
-            f.close()
+        for reader in self._open.values():
+            reader.close()
         self._open.clear()
 
 

@@ -22,6 +22,7 @@ from nuclass.labels import N_FINALSTATES, N_INTERACTIONS
 
 __all__ = [
     "Events",
+    "MapReader",
     "MAP_SHAPE",
     "TRUTH_DTYPES",
     "REQUIRED_TRUTH",
@@ -266,6 +267,43 @@ def _read_maps(path: Path, ds: h5py.Dataset, start: int, stop: int) -> np.ndarra
     except OSError as exc:
         raise FormatError(path, "cvnmap", "readable data", f"unreadable ({_short(exc)})") from None
     return out.reshape((n, *MAP_SHAPE))
+
+
+class MapReader:
+    """Row-range reads of one validated file's maps, for data loaders that keep files open.
+
+    `read(start, stop)` returns (n, 2, 100, 80) uint8 in one bulk call; read whole chunks
+    (`chunk_events` rows, None for contiguous storage) to avoid decompressing a chunk twice.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._file = _open(self.path)
+        try:
+            self._ds = _maps_dataset(self._file, self.path)
+        except FormatError:
+            self._file.close()
+            raise
+
+    @property
+    def n_events(self) -> int:
+        return self._ds.shape[0]
+
+    @property
+    def chunk_events(self) -> int | None:
+        return self._ds.chunks[0] if self._ds.chunks else None
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return _read_maps(self.path, self._ds, start, stop)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> MapReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def read_truth(path: str | os.PathLike) -> dict[str, np.ndarray]:
