@@ -1,0 +1,476 @@
+"""Selections on truth: a small expression grammar (never `eval`) parsed into a tree and evaluated on truth
+columns into a boolean mask, e.g. ``kNumuQE``, ``nuenergy > 3.5``, ``interaction in (kNumuQE, kNumuDIS)``.
+
+Grammar (case-sensitive, ``and`` binds tighter than ``or``)::
+
+    expr       := and_expr ("or" and_expr)*
+    and_expr   := not_expr ("and" not_expr)*
+    not_expr   := "not" not_expr | "(" expr ")" | comparison | membership | NAME
+    comparison := operand (OP operand)+          OP: < <= > >= == !=   (chains: 1 < nuenergy <= 3)
+    membership := FIELD ["not"] "in" "(" value ("," value)* ")"
+    operand    := FIELD | NUMBER | NAME
+
+FIELD is a truth column of the teaching files (nova_h5.TRUTH_DTYPES) or ``y`` = lepenergy / nuenergy (NaN
+where nuenergy = 0; every comparison with NaN is false except !=). NAME is an Interaction or FinalState name
+(labels.py); alone it means ``interaction == NAME`` or ``finalstate == NAME``, and it may only be compared with
+its own field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+
+from nuclass.errors import ConfigError
+from nuclass.io.nova_h5 import TRUTH_DTYPES
+from nuclass.labels import FinalState, Interaction
+
+__all__ = [
+    "FIELDS",
+    "NAMES",
+    "Field",
+    "Number",
+    "Compare",
+    "Member",
+    "Not",
+    "And",
+    "Or",
+    "Node",
+    "parse",
+    "evaluate",
+    "fields_of",
+    "Selection",
+    "EventSelection",
+]
+
+DERIVED = {"y": ("lepenergy", "nuenergy")}  # derived field -> the columns it is computed from
+FIELDS: tuple[str, ...] = (*TRUTH_DTYPES, *DERIVED)
+_ENUM_OF_FIELD = {"interaction": Interaction, "finalstate": FinalState}
+NAMES: dict[str, tuple[str, int]] = {
+    **{m.name: ("interaction", int(m.value)) for m in Interaction},
+    **{m.name: ("finalstate", int(m.value)) for m in FinalState},
+}
+_OPS = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+_KEYWORDS = ("and", "or", "not", "in")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"|(?P<op><=|>=|==|!=|<|>)"
+    r"|(?P<punct>[(),])"
+    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_.]*))"
+)
+
+
+# ---------------------------------------------------------------------------------------------- the tree
+
+
+@dataclass(frozen=True)
+class Field:
+    """A truth column (or the derived y)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Number:
+    """A constant; `name` keeps the Interaction/FinalState name it was written as (for printing)."""
+
+    value: float
+    name: str | None = None
+
+    def __str__(self) -> str:
+        if self.name:
+            return self.name
+        return str(int(self.value)) if float(self.value).is_integer() else repr(float(self.value))
+
+
+Operand = Union[Field, Number]  # noqa: UP007 (a runtime alias)
+
+
+@dataclass(frozen=True)
+class Compare:
+    """A chain of comparisons: operands[0] ops[0] operands[1] ops[1] operands[2] …, all of them true."""
+
+    operands: tuple[Operand, ...]
+    ops: tuple[str, ...]
+
+    def __str__(self) -> str:
+        text = str(self.operands[0])
+        for op, right in zip(self.ops, self.operands[1:], strict=True):
+            text += f" {op} {right}"
+        return text
+
+
+@dataclass(frozen=True)
+class Member:
+    """field in (values…), or not in when `negate`."""
+
+    field: Field
+    values: tuple[Number, ...]
+    negate: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.field} {'not in' if self.negate else 'in'} ({', '.join(map(str, self.values))})"
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Node
+
+    def __str__(self) -> str:
+        return f"not {_wrap(self.item)}"
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Node, ...]
+
+    def __str__(self) -> str:
+        return " and ".join(_wrap(i) if isinstance(i, Or) else str(i) for i in self.items)
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Node, ...]
+
+    def __str__(self) -> str:
+        return " or ".join(str(i) for i in self.items)
+
+
+Node = Union[Compare, Member, Not, And, Or]  # noqa: UP007 (a runtime alias)
+
+
+def _wrap(node: Node) -> str:
+    return f"({node})" if isinstance(node, And | Or) else str(node)
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+
+
+def _closest(word: str, choices: Sequence[str], n: int) -> list[str]:
+    """The n choices most like `word` (case-insensitive similarity), closest first."""
+    ratio = lambda c: difflib.SequenceMatcher(None, word.lower(), c.lower()).ratio()  # noqa: E731
+    return sorted(choices, key=lambda c: -ratio(c))[:n]
+
+
+def _unknown(word: str, text: str) -> ConfigError:
+    """An unknown identifier: every valid field and the closest names, closest first."""
+    fields = _closest(word, FIELDS, len(FIELDS))
+    names = _closest(word, list(NAMES), 8)
+    return ConfigError(
+        f"unknown field or name '{word}' in selection '{text}'; valid fields: {', '.join(fields)}; "
+        f"closest Interaction/FinalState names: {', '.join(names)} (all {len(NAMES)} in nuclass.labels)"
+    )
+
+
+class _Parser:
+    """Recursive descent over the token list; every error names the selection text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        stripped = text.rstrip()
+        while pos < len(stripped):
+            m = _TOKEN.match(stripped, pos)
+            if not m or m.end() == pos:
+                char = stripped[pos:].lstrip()[:1]
+                hint = {"=": " (use == for equality)", "&": " (use and)", "|": " (use or)", "!": " (use not, !=)"}
+                raise self.error(f"unexpected character '{char}'{hint.get(char, '')}")
+            kind = m.lastgroup or ""
+            value = m.group(kind)
+            if kind == "ident" and value in _KEYWORDS:
+                kind = "keyword"
+            self.tokens.append((kind, value))
+            pos = m.end()
+        self.i = 0
+
+    def error(self, what: str) -> ConfigError:
+        return ConfigError(f"bad selection '{self.text}': {what}")
+
+    def peek(self) -> tuple[str, str]:
+        return self.tokens[self.i] if self.i < len(self.tokens) else ("end", "")
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        self.i += 1
+        return token
+
+    def expect(self, value: str) -> None:
+        kind, got = self.take()
+        if got != value or kind == "end":
+            raise self.error(f"expected '{value}', got {repr(got) if kind != 'end' else 'the end'}")
+
+    def parse(self) -> Node:
+        if not self.tokens:
+            raise self.error("empty expression")
+        node = self.or_expr()
+        if self.peek()[0] != "end":
+            raise self.error(f"unexpected '{self.peek()[1]}' (join conditions with and / or)")
+        return node
+
+    def or_expr(self) -> Node:
+        items = [self.and_expr()]
+        while self.peek() == ("keyword", "or"):
+            self.take()
+            items.append(self.and_expr())
+        flat = [leaf for item in items for leaf in (item.items if isinstance(item, Or) else (item,))]
+        return flat[0] if len(flat) == 1 else Or(tuple(flat))
+
+    def and_expr(self) -> Node:
+        items = [self.not_expr()]
+        while self.peek() == ("keyword", "and"):
+            self.take()
+            items.append(self.not_expr())
+        flat = [leaf for item in items for leaf in (item.items if isinstance(item, And) else (item,))]
+        return flat[0] if len(flat) == 1 else And(tuple(flat))
+
+    def not_expr(self) -> Node:
+        kind, value = self.peek()
+        if (kind, value) == ("keyword", "not"):
+            self.take()
+            return Not(self.not_expr())
+        if value == "(" and kind == "punct":
+            self.take()
+            node = self.or_expr()
+            self.expect(")")
+            return node
+        return self.condition()
+
+    def operand(self) -> Operand:
+        kind, value = self.take()
+        if kind == "number":
+            return Number(float(value))
+        if kind == "ident":
+            if value in FIELDS:
+                return Field(value)
+            if value in NAMES:
+                return Number(float(NAMES[value][1]), value)
+            raise _unknown(value, self.text)
+        got = "the end" if kind == "end" else f"'{value}'"
+        raise self.error(f"expected a field, a number or a name, got {got}")
+
+    def condition(self) -> Node:
+        first = self.operand()
+        kind, value = self.peek()
+        if kind == "op":
+            operands, ops = [first], []
+            while self.peek()[0] == "op":
+                ops.append(self.take()[1])
+                operands.append(self.operand())
+            node = Compare(tuple(operands), tuple(ops))
+            self.check_compare(node)
+            return node
+        if (kind, value) in (("keyword", "in"), ("keyword", "not")):
+            return self.membership(first)
+        if isinstance(first, Number) and first.name:  # a bare name: interaction == kNumuQE
+            node = Compare((Field(NAMES[first.name][0]), first), ("==",))
+            return node
+        if isinstance(first, Field):
+            raise self.error(f"field '{first}' needs a comparison, e.g. '{first} > 1' or '{first} in (…)'")
+        raise self.error(f"a number alone ('{first}') is not a condition")
+
+    def membership(self, left: Operand) -> Member:
+        negate = self.peek() == ("keyword", "not")
+        if negate:
+            self.take()
+        self.expect("in")
+        if not isinstance(left, Field):
+            raise self.error(f"'{left} in (…)' needs a field on the left")
+        self.expect("(")
+        values = [self.value_of(left)]
+        while self.peek() == ("punct", ","):
+            self.take()
+            values.append(self.value_of(left))
+        self.expect(")")
+        return Member(left, tuple(values), negate)
+
+    def value_of(self, field: Field) -> Number:
+        value = self.operand()
+        if isinstance(value, Field):
+            raise self.error(f"'{field} in (…)' takes numbers or names, not the field '{value}'")
+        self.check_pair(field, value)
+        return value
+
+    def check_pair(self, a: Operand, b: Operand) -> None:
+        """A name may only meet its own field (kNumuQE with interaction, kNumu1tr0sh with finalstate)."""
+        for field, other in ((a, b), (b, a)):
+            if isinstance(other, Number) and other.name:
+                own = NAMES[other.name][0]
+                if not (isinstance(field, Field) and field.name == own):
+                    enum = _ENUM_OF_FIELD[own].__name__
+                    raise self.error(f"{other.name} is a{'n' if enum[0] in 'AEIOU' else ''} {enum} name: "
+                                     f"compare it with {own}, not {field}")
+
+    def check_compare(self, node: Compare) -> None:
+        for a, b in zip(node.operands[:-1], node.operands[1:], strict=True):
+            self.check_pair(a, b)
+
+
+def parse(text: str) -> Node:
+    """The tree of a selection expression; a syntax error, an unknown field or name raises ConfigError."""
+    if not isinstance(text, str):
+        raise ConfigError(f"a selection must be a string, got {type(text).__name__}: {text!r}")
+    return _Parser(text).parse()
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+
+def fields_of(node: Node) -> set[str]:
+    """Truth columns the expression reads (y expands to lepenergy and nuenergy)."""
+    if isinstance(node, Compare):
+        names = {o.name for o in node.operands if isinstance(o, Field)}
+    elif isinstance(node, Member):
+        names = {node.field.name}
+    elif isinstance(node, Not):
+        return fields_of(node.item)
+    else:
+        return set().union(*(fields_of(i) for i in node.items))
+    out: set[str] = set()
+    for name in names:
+        out.update(DERIVED.get(name, (name,)))
+    return out
+
+
+def _column(name: str, truth: Mapping[str, np.ndarray]) -> np.ndarray:
+    if name == "y":
+        lep = np.asarray(_column("lepenergy", truth), dtype=np.float64)
+        nu = np.asarray(_column("nuenergy", truth), dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(nu != 0, lep / np.where(nu != 0, nu, 1.0), np.nan)
+    if name not in truth:
+        raise ConfigError(
+            f"selection needs truth field '{name}', which the data lacks (it has: {', '.join(truth)})"
+        )
+    return np.asarray(truth[name]).ravel()
+
+
+def _length(truth: Mapping[str, np.ndarray]) -> int:
+    lengths = {len(np.asarray(v).ravel()) for v in truth.values()}
+    if len(lengths) != 1:
+        raise ConfigError(f"truth columns of different lengths: {sorted(lengths)}")
+    return lengths.pop()
+
+
+def _value(operand: Operand, truth: Mapping[str, np.ndarray]) -> np.ndarray | float:
+    return _column(operand.name, truth) if isinstance(operand, Field) else operand.value
+
+
+def _eval(node: Node, truth: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    if isinstance(node, Compare):
+        mask = np.ones(n, dtype=bool)
+        values = [_value(o, truth) for o in node.operands]
+        for op, a, b in zip(node.ops, values[:-1], values[1:], strict=True):
+            with np.errstate(invalid="ignore"):
+                mask &= np.broadcast_to(_OPS[op](a, b), (n,))
+        return mask
+    if isinstance(node, Member):
+        inside = np.isin(_column(node.field.name, truth), [v.value for v in node.values])
+        return ~inside if node.negate else inside
+    if isinstance(node, Not):
+        return ~_eval(node.item, truth, n)
+    if isinstance(node, And):
+        return np.logical_and.reduce([_eval(i, truth, n) for i in node.items])
+    return np.logical_or.reduce([_eval(i, truth, n) for i in node.items])
+
+
+def evaluate(expression: Node | str, truth: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Boolean mask (N,) of the events of `truth` (columns of N values) that satisfy `expression`."""
+    node = parse(expression) if isinstance(expression, str) else expression
+    return _eval(node, truth, _length(truth))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One parsed expression: `text` as written, `tree`, and `str()` its canonical form."""
+
+    text: str
+    tree: Node
+
+    @classmethod
+    def parse(cls, text: str) -> Selection:
+        return cls(text, parse(text))
+
+    def mask(self, truth: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Boolean mask (N,) of the events that pass."""
+        return evaluate(self.tree, truth)
+
+    @property
+    def fields(self) -> set[str]:
+        return fields_of(self.tree)
+
+    def __str__(self) -> str:
+        return str(self.tree)
+
+
+@dataclass(frozen=True)
+class EventSelection:
+    """A run's truth selection: `where` restricts every event; for binary tasks `signal` restricts the
+    events with target 1 and `background` those with target 0 (the task's labels still decide the target).
+    None means no restriction."""
+
+    where: str | None = None
+    signal: str | None = None
+    background: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("where", "signal", "background"):
+            text = getattr(self, name)
+            if text is not None:
+                parse(text)  # fail early, with the expression named
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.where, self.signal, self.background))
+
+    def check_task(self, task_name: str, kind: str) -> None:
+        """--signal / --background only make sense for binary tasks: a ConfigError otherwise."""
+        if kind != "binary" and (self.signal is not None or self.background is not None):
+            raise ConfigError(
+                f"--signal / --background need a binary task (numu-cc, nue-cc); task '{task_name}' is {kind}: "
+                "use --where to restrict its events"
+            )
+
+    def mask(self, truth: Mapping[str, np.ndarray], target: np.ndarray | None = None) -> np.ndarray:
+        """Events kept (N,): `where`, and `signal` for target 1 / `background` for target 0 (binary)."""
+        n = _length(truth)
+        keep = np.ones(n, dtype=bool) if self.where is None else evaluate(self.where, truth)
+        for text, value in ((self.signal, 1), (self.background, 0)):
+            if text is not None:
+                if target is None:
+                    raise ConfigError("a signal or background selection needs the events' targets")
+                is_class = np.asarray(target).ravel() == value
+                keep &= ~is_class | evaluate(text, truth)
+        return keep
+
+    def to_dict(self) -> dict[str, str]:
+        """The expressions that are set, canonical form: {"where": "nuenergy > 3.5", …}."""
+        return {
+            name: str(parse(text))
+            for name in ("where", "signal", "background")
+            if (text := getattr(self, name)) is not None
+        }
+
+    def fields(self) -> set[str]:
+        """Truth columns the selection reads."""
+        out: set[str] = set()
+        for text in (self.where, self.signal, self.background):
+            if text is not None:
+                out |= fields_of(parse(text))
+        return out
+
