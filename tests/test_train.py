@@ -122,9 +122,9 @@ def test_bad_choices_fail_before_training(sim_dir: Path, tmp_path: Path) -> None
         train(base.replace(resume=True))
 
 
-def test_cli_rejects_selections_until_issue_7(sim_dir: Path) -> None:
+def test_cli_bad_selection_exits_2(sim_dir: Path) -> None:
     result = CliRunner().invoke(app, ["train", "--task", "numu-cc", "--data", str(sim_dir), "--signal", "numu"])
-    assert result.exit_code == 2 and "issue 7" in result.output
+    assert result.exit_code == 2 and "unknown field or name 'numu'" in result.output
 
 
 def _write_config(path: Path, **values) -> Path:

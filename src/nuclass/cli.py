@@ -154,17 +154,26 @@ def train(
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Events per batch (default: the model's recipe).")
     ] = None,
-    signal: Annotated[str | None, typer.Option(help="Truth selection of the signal (issue 7).")] = None,
+    signal: Annotated[
+        str | None,
+        typer.Option(help="Binary tasks: which target-1 events to keep, e.g. 'kNumuQE' or 'nuenergy > 3.5'."),
+    ] = None,
     background: Annotated[
-        str | None, typer.Option(help="Truth selection of the background (issue 7).")
+        str | None, typer.Option(help="Binary tasks: which target-0 events to keep, e.g. 'kNC'.")
     ] = None,
     where: Annotated[
-        str | None, typer.Option(help="Truth expression restricting the events (issue 7).")
+        str | None,
+        typer.Option(help="Truth expression every event must pass, e.g. 'interaction in (kNumuQE, kNumuDIS)'."),
     ] = None,
 ):
-    """Train a network on one task; the split by file is seeded and saved in the run directory."""
-    if signal or background or where:
-        raise NuclassError("selections (--signal, --background, --where) come with issue 7")
+    """Train a network on one task; the split by file is seeded and saved in the run directory.
+
+    Selections are expressions over truth fields (nuenergy, lepenergy, y, interaction, finalstate, …) and
+    Interaction/FinalState names, with < <= > >= == !=, in (…), and, or, not; they only filter events.
+    """
+    from nuclass.selection import EventSelection
+
+    EventSelection(where, signal, background)  # a bad expression fails here, before torch loads
     from nuclass.train import CONFIG_FILE, load_config, train as run_training
 
     options = {
@@ -179,6 +188,9 @@ def train(
         "strategy": strategy,
         "num_workers": num_workers,
         "batch_size": batch_size,
+        "signal": signal,
+        "background": background,
+        "where": where,
     }
     overrides = {k: v for k, v in options.items() if v is not None}
     overrides.update(out=str(out), resume=resume)
@@ -201,6 +213,8 @@ def train(
             f"{summary['best_val_loss']:.4g}; events train {n['train']}, val {n['val']}, test {n['test_natural']} "
             f"(balanced {n['test_balanced']}); run in {summary['run_dir']}"
         )
+        if summary["selection"]:
+            print("selection: " + "; ".join(f"{k} {v}" for k, v in summary["selection"].items()))
 
 
 @_command

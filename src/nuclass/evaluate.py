@@ -761,12 +761,26 @@ def _iter_predictions(run_dir: Path, paths: Sequence[Path], batch_size: int):
     yield from predict_files(run_dir, list(paths), batch_size)
 
 
+def _run_selection(config: Mapping[str, Any]) -> dict[str, str]:
+    """The truth selection a run was trained with (canonical expressions), {} if none."""
+    from nuclass.selection import EventSelection
+
+    selection = EventSelection(*(config.get(k) for k in ("where", "signal", "background"))).to_dict()
+    if config.get("equalize_signal"):
+        selection["equalize_signal"] = str(config["equalize_signal"])
+    return selection
+
+
 def _predict_sets(
-    run_dir: Path, task: Task, paths: Sequence[Path], batch_size: int, seed: int
+    run_dir: Path, task: Task, paths: Sequence[Path], batch_size: int, seed: int, config: Mapping[str, Any]
 ) -> dict[str, dict]:
-    """Natural and balanced test sets made by running the run's model over `paths` (for --data); the
-    balanced set is drawn as training draws its own (undersampling, generator seeded with [seed, 2])."""
+    """Natural and balanced test sets made by running the run's model over `paths` (for --data), restricted
+    by the run's selection (where / signal / background); the balanced set is drawn as training draws its own
+    (undersampling, generator seeded with [seed, 2])."""
     from nuclass.data import undersample_to_balance
+    from nuclass.selection import EventSelection
+
+    selection = EventSelection(*(config.get(k) for k in ("where", "signal", "background")))
 
     index_of = {Path(p).resolve(): i for i, p in enumerate(paths)}
     parts: dict[str, list[np.ndarray]] = {
@@ -774,6 +788,11 @@ def _predict_sets(
     }
     for events, score in _iter_predictions(run_dir, paths, batch_size):
         mask, target = task.labels(events.meta)
+        if selection.active:
+            used = np.flatnonzero(mask)
+            keep = selection.mask({k: np.asarray(v)[used] for k, v in events.meta.items()}, target)
+            mask[used[~keep]] = False
+            target = target[keep]
         score = np.asarray(score)
         if len(score) == len(events):
             score = score[mask]
@@ -831,7 +850,7 @@ def evaluate_run(
     task = get_task(str(config["task"]))
     files = expand_paths(data) if data else []
     if files:
-        sets = _predict_sets(run_dir, task, files, batch_size, int(config.get("seed") or 0))
+        sets = _predict_sets(run_dir, task, files, batch_size, int(config.get("seed") or 0), config)
     else:
         sets = {name: load_predictions(run_dir / "predictions" / f"{name}.npz", task) for name in TEST_SETS}
     result: dict[str, Any] = {
@@ -842,6 +861,8 @@ def evaluate_run(
             for name, arrays in sets.items()
         },
     }
+    if selection := _run_selection(config):
+        result["selection"] = selection
     if files:
         result["data"] = [str(p) for p in files]
     result["plots"] = plot_run(run_dir, task, sets, result) if plots else {}

@@ -7,6 +7,7 @@ Matplotlib is imported inside the functions (Figure objects, no pyplot state): i
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,7 @@ __all__ = [
     "category_performance",
     "predicted_vs_true",
     "training_curves",
+    "class_counts",
     "read_training_log",
     "plot_test_set",
     "plot_run",
@@ -462,6 +464,36 @@ def training_curves(metrics_csv: str | os.PathLike, out: str | os.PathLike, titl
     return save_figure(fig, out)
 
 
+def class_counts(
+    counts: Mapping[str, Mapping[str, Sequence[float]]],
+    class_names: Sequence[str],
+    out: str | os.PathLike,
+    balance: str = "",
+    title: str = "",
+) -> Path:
+    """Events per class in each split before and after balancing (model.json's class_counts: {"before":
+    {split: counts}, "after": {split: counts}}); for test, "after" is the balanced test set."""
+    splits = [s for s in ("train", "val", "test") if s in counts["before"]]
+    fig = _figure(3.6 * len(splits), 3.8)
+    axes = np.atleast_1d(fig.subplots(1, len(splits), sharey=False))
+    x = np.arange(len(class_names))
+    after_label = {"weights": "after (weighted)", "sampler": "after (expected draws)"}.get(balance, "after")
+    for ax, split in zip(axes, splits, strict=True):
+        for shift, when, label, colour in (
+            (-0.2, "before", "before", "#9aa7b5"),
+            (0.2, "after", "balanced test set" if split == "test" else after_label, "#2c6fb7"),
+        ):
+            values = np.asarray(counts[when][split], dtype=np.float64)
+            bars = ax.bar(x + shift, values, width=0.4, color=colour, label=label)
+            ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values], fontsize=7)
+        ax.set_xticks(x, class_names, fontsize=8)
+        ax.set(title=split, ylabel="events")
+        ax.legend(fontsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(title or f"Class counts before and after balancing ({balance or 'none'})")
+    return save_figure(fig, out)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Everything for a run
 
@@ -560,6 +592,12 @@ def plot_run(
         rel["training_curves"] = (
             training_curves(log, out_dir / "training_curves.png").relative_to(run_dir).as_posix()
         )
+    info_path = run_dir / "model.json"
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    if info.get("class_counts"):
+        balance = str(info.get("config", {}).get("balance") or "")
+        path = class_counts(info["class_counts"], task.class_names, out_dir / "class_counts.png", balance)
+        rel["class_counts"] = path.relative_to(run_dir).as_posix()
     for name, arrays in sets.items():
         paths = plot_test_set(task, arrays, result["test_sets"][name], out_dir, name)
         rel[name] = {k: p.relative_to(run_dir).as_posix() for k, p in paths.items()}

@@ -490,6 +490,12 @@ def run_section(run_dir: str | os.PathLike, anchor: str = "run") -> str:
         f"{_e(metrics.get('model'))}</h2>"
         f"<p class=muted>{_e(run_dir.resolve())} — task: {_e(task.description)}</p>"
     ]
+    if metrics.get("selection"):
+        parts.append(
+            "<p><b>Truth selection</b> (the run was trained and tested on these events only): "
+            + "; ".join(f"{_e(k)} <code>{_e(v)}</code>" for k, v in metrics["selection"].items())
+            + "</p>"
+        )
     parts.append(_in_short(task, blocks))
     # model.json's own fields (its copy of the configuration is config.yaml)
     scalars = [
@@ -503,6 +509,11 @@ def run_section(run_dir: str | os.PathLike, anchor: str = "run") -> str:
         + "</div></div>"
     )
     parts.append(_data_section(run_dir, metrics))
+    if "class_counts" in plots:
+        parts.append(
+            "<h4>Class balance</h4>"
+            + _img(run_dir / plots["class_counts"], "Events per class before and after balancing, per split.")
+        )
     if "training_curves" in plots:
         parts.append(
             "<h3>Training</h3>"

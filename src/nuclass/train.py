@@ -44,6 +44,7 @@ from nuclass.errors import ConfigError, NuclassError
 from nuclass.io import Events, iter_batches
 from nuclass.labels import TASKS, Task, get_task
 from nuclass.models import Recipe, create_model, list_models
+from nuclass.selection import EventSelection
 
 __all__ = [
     "TrainConfig",
@@ -57,6 +58,7 @@ __all__ = [
 ]
 
 CONFIG_FILE, SPLIT_FILE, METRICS_FILE = "config.yaml", "split.json", "metrics.csv"
+EQUALIZE_FIELDS = ("interaction", "finalstate")
 WEIGHTS_FILE, MODEL_FILE, VERSIONS_FILE = "model.safetensors", "model.json", "versions.json"
 
 
@@ -67,7 +69,11 @@ class TrainConfig:
     balance: undersample | weights | sampler | none (None: undersample for classification, as the
     seeds did, none for regression). max_events_per_file keeps the first M used events of each file.
     limit_*_batches cap batches per epoch (smoke runs). threads: torch threads per process (None:
-    the machine's cores shared between the local processes).
+    the machine's cores shared between the local processes). where / signal / background: truth
+    selections (nuclass.selection) restricting every event / the target-1 / the target-0 events of
+    train, val and test; equalize_signal: a truth field (interaction or finalstate) whose values are cut
+    to equal counts among the signal events of each split (seed 000's equal QE and DIS); train_files:
+    train on the first N training files of the split only (learning curves; val and test unchanged).
     """
 
     task: str = "numu-cc"
@@ -94,6 +100,11 @@ class TrainConfig:
     buffer_events: int = 2048
     threads: int | None = None
     progress: bool = True
+    where: str | None = None
+    signal: str | None = None
+    background: str | None = None
+    equalize_signal: str | None = None
+    train_files: int | None = None
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
@@ -193,6 +204,15 @@ def _resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
             raise ConfigError(f"{name} must be ≥ 1, got {value}")
     if config.num_workers < 0:
         raise ConfigError(f"num_workers must be ≥ 0, got {config.num_workers}")
+    _selection(config).check_task(task.name, task.kind)
+    if config.equalize_signal is not None:
+        if task.kind != "binary" or config.equalize_signal not in EQUALIZE_FIELDS:
+            raise ConfigError(
+                f"equalize_signal needs a binary task and one of {', '.join(EQUALIZE_FIELDS)}; "
+                f"got {config.equalize_signal!r} for task '{task.name}'"
+            )
+    if config.train_files is not None and config.train_files < 1:
+        raise ConfigError(f"train_files must be ≥ 1, got {config.train_files}")
     return config.replace(
         balance=balance,
         max_epochs=config.max_epochs or recipe.max_epochs,
@@ -205,9 +225,32 @@ def _resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
 # ---------------------------------------------------------------------------------------------- data
 
 
+def _selection(config: TrainConfig) -> EventSelection:
+    """The run's truth selection (expressions checked on construction)."""
+    return EventSelection(config.where, config.signal, config.background)
+
+
+def _equalize_signal(index: EventIndex, field: str, rng: np.random.Generator) -> EventIndex:
+    """Signal events (target 1) cut to equal counts per value of truth `field`; background untouched."""
+    signal = np.flatnonzero(index.target == 1)
+    _, group = np.unique(index.meta[field][signal], return_inverse=True)
+    keep = signal[undersample_to_balance(group, int(group.max(initial=-1)) + 1, rng)]
+    return index.take(np.sort(np.concatenate([np.flatnonzero(index.target != 1), keep])))
+
+
+def _class_counts(target: np.ndarray, k: int, weights: np.ndarray | None = None) -> list[float]:
+    """Events per class (k,), or their total weight (the effective count seen per epoch)."""
+    counts = np.bincount(target, minlength=k)[:k].astype(np.float64)
+    return (counts if weights is None else counts * weights[:k]).tolist()
+
+
 @dataclass
 class _Data:
-    """The indexes of one run: train and val (balanced as configured), natural and balanced test."""
+    """The indexes of one run: train and val (balanced as configured), natural and balanced test.
+
+    class_counts: events per class of each split before and after balancing (classification only;
+    "weights" and "sampler" give the effective per-epoch counts).
+    """
 
     split: dict[str, list[Path]]
     train: EventIndex
@@ -216,6 +259,7 @@ class _Data:
     test_balanced: np.ndarray  # positions in `test` of the balanced test set
     class_weights: np.ndarray | None
     draw_weights: np.ndarray | None
+    class_counts: dict[str, dict[str, list[float]]] | None = None
 
 
 def _prepare_data(config: TrainConfig, task: Task, run_dir: Path) -> _Data:
@@ -225,15 +269,26 @@ def _prepare_data(config: TrainConfig, task: Task, run_dir: Path) -> _Data:
         split = {k: [Path(p) for p in saved[k]] for k in ("train", "val", "test")}
     else:
         split = split_files(expand_paths(config.data), config.seed, config.val_fraction, config.test_fraction)
-    limit = config.max_events_per_file
-    train = build_index(split["train"], task, max_events_per_file=limit)
-    val = build_index(split["val"], task, max_events_per_file=limit)
-    test = build_index(split["test"], task, keep_meta=True, max_events_per_file=limit)
-    for name, index in (("train", train), ("val", val), ("test", test)):
+    if config.train_files is not None:
+        split["train"] = split["train"][: config.train_files]
+    limit, selection = config.max_events_per_file, _selection(config)
+    equalize = config.equalize_signal is not None
+    indexes = {
+        name: build_index(
+            split[name], task, keep_meta=equalize or name == "test", max_events_per_file=limit, selection=selection
+        )
+        for name in ("train", "val", "test")
+    }
+    if equalize:
+        rng_eq = np.random.default_rng([config.seed, 3])
+        indexes = {k: _equalize_signal(v, config.equalize_signal, rng_eq) for k, v in indexes.items()}
+    train, val, test = indexes["train"], indexes["val"], indexes["test"]
+    for name, index in indexes.items():
         if len(index) == 0:
-            raise ConfigError(f"the {name} files hold no events that task '{task.name}' uses")
+            what = f" and the selection {selection.to_dict()}" if selection.active else ""
+            raise ConfigError(f"the {name} files hold no events that task '{task.name}'{what} uses")
     rng = np.random.default_rng([config.seed, 1])
-    weights = draw = None
+    weights = draw = counts = None
     test_balanced = np.arange(len(test))
     if task.is_classification:
         k = task.n_outputs if task.kind == "multiclass" else 2
@@ -241,6 +296,7 @@ def _prepare_data(config: TrainConfig, task: Task, run_dir: Path) -> _Data:
             raise ConfigError(
                 f"the training files hold a single class of task '{task.name}': cannot learn it"
             )
+        before = {"train": _class_counts(train.target, k), "val": _class_counts(val.target, k)}
         if config.balance == "undersample":
             train = train.take(undersample_to_balance(train.target, k, rng))
         if config.balance in ("undersample", "sampler"):
@@ -250,7 +306,17 @@ def _prepare_data(config: TrainConfig, task: Task, run_dir: Path) -> _Data:
         if config.balance == "sampler":
             draw = sampling_weights(train.target, k)
         test_balanced = undersample_to_balance(test.target, k, np.random.default_rng([config.seed, 2]))
-    return _Data(split, train, val, test, test_balanced, weights, draw)
+        # the counts one epoch effectively sees: weighted by the loss weights, or drawn by the sampler
+        effective = {"weights": weights, "sampler": class_weights(train.target, k)}.get(config.balance)
+        counts = {
+            "before": {**before, "test": _class_counts(test.target, k)},
+            "after": {
+                "train": _class_counts(train.target, k, effective),
+                "val": _class_counts(val.target, k),
+                "test": _class_counts(test.target[test_balanced], k),
+            },
+        }
+    return _Data(split, train, val, test, test_balanced, weights, draw, counts)
 
 
 # -------------------------------------------------------------------------------------------- module
@@ -633,7 +699,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     best_score = checkpoint.best_model_score
     epochs = _epochs_run(run_dir)
     best_val_loss = None if best_score is None else float(best_score)
-    _export_model(run_dir, module, config, task, {"best_val_loss": best_val_loss, "epochs_run": epochs})
+    extra = {"best_val_loss": best_val_loss, "epochs_run": epochs, "class_counts": data.class_counts}
+    _export_model(run_dir, module, config, task, extra)
     predictions = _write_predictions(run_dir, module, task, data)
     return {
         "run_dir": str(run_dir),
@@ -646,6 +713,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
             "test_natural": len(data.test),
             "test_balanced": len(data.test_balanced),
         },
+        "class_counts": data.class_counts,
+        "selection": _selection(config).to_dict(),
         "n_parameters": sum(p.numel() for p in module.net.parameters()),
         "epochs_run": epochs,
         "best_val_loss": best_val_loss,

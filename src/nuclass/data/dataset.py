@@ -21,6 +21,7 @@ from nuclass.data.transforms import normalise_maps
 from nuclass.io import nova_h5
 from nuclass.io.nova_h5 import read_truth
 from nuclass.labels import TASKS, Task
+from nuclass.selection import EventSelection
 
 __all__ = ["EventIndex", "build_index", "StreamingDataset", "META_FIELDS"]
 
@@ -64,9 +65,15 @@ def _maps_layout(path: Path) -> int:
 
 
 def build_index(
-    files: Sequence[str | os.PathLike], task: Task, *, keep_meta: bool = False, max_events_per_file: int | None = None
+    files: Sequence[str | os.PathLike],
+    task: Task,
+    *,
+    keep_meta: bool = False,
+    max_events_per_file: int | None = None,
+    selection: EventSelection | None = None,
 ) -> EventIndex:
-    """Index the events of `files` that `task` uses (task.labels decides), reading truth only.
+    """Index the events of `files` that `task` uses (task.labels decides) and `selection` keeps (given the
+    task's targets), reading truth only.
 
     max_events_per_file keeps the first M used events of each file (quick runs and benchmarks).
     """
@@ -76,6 +83,9 @@ def build_index(
         truth = read_truth(path)
         mask, target = task.labels(truth)
         used = np.flatnonzero(mask)
+        if selection is not None and selection.active:
+            keep = selection.mask({name: values[used] for name, values in truth.items()}, target)
+            used, target = used[keep], target[keep]
         if max_events_per_file is not None:
             used, target = used[:max_events_per_file], target[:max_events_per_file]
         ids.append(np.full(len(used), k, dtype=np.int32))
