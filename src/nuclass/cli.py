@@ -39,10 +39,6 @@ def _command(func):
     return app.command(name=func.__name__.rstrip("_"))(wrapper)
 
 
-def _not_built(name: str, issue: int):
-    raise NuclassError(f"'nuclass {name}' is not built yet (issue {issue})")
-
-
 @_command
 def fetch(
     out_dir: Annotated[Path, typer.Argument(help="Cache directory for the files.")],
@@ -218,9 +214,52 @@ def train(
 
 
 @_command
-def study():
-    """Run a grid of trainings on truth-selected data (not built yet)."""
-    _not_built("study", 7)
+def study(
+    name: Annotated[
+        str, typer.Argument(help="A built-in study (seed000-task2, learning-curve, balance) or a study YAML file.")
+    ],
+    data: Annotated[list[Path], typer.Option(help="HDF5 file, directory or glob; repeat for more. Split by file.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Study directory: study.json, plots/, runs/ (default: ./NAME).")
+    ] = None,
+    model: Annotated[ModelChoice | None, typer.Option(help="Network for every training (default cvn).")] = None,
+    max_minutes: Annotated[
+        float | None, typer.Option(min=0.01, help="Wall-time budget per training (default: the study's).")
+    ] = None,
+    repeats: Annotated[
+        int | None,
+        typer.Option(min=1, help="Seeds per variant (default: up to 3 while the study fits its budget)."),
+    ] = None,
+    budget_minutes: Annotated[
+        float | None, typer.Option(min=0.01, help="Total time that decides the default repeats (study's: 30).")
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option(help="Training-config YAML or preset ('tiny') under every variant's settings.")
+    ] = None,
+):
+    """Run a grid of trainings on truth-selected data and compare them → OUT/study.json and OUT/plots/.
+
+    Each variant is retrained, tested on its own selected test set and on the common natural test set,
+    repeated over seeds, and compared with its baseline (mean ± error, significance rule in study.json).
+    """
+    from nuclass.study import load_study, run_study
+
+    spec = load_study(name)  # an unknown study or a bad selection fails here, before any training
+    result = run_study(
+        spec,
+        [str(p) for p in data],
+        out or Path(spec.name),
+        model=model.value if model else None,
+        max_minutes=max_minutes,
+        repeats=repeats,
+        budget_minutes=budget_minutes,
+        config=config,
+    )
+    for answer in result["answers"]:
+        print(answer["sentence"])
+    if result["budget_note"]:
+        print(result["budget_note"])
+    print((out or Path(spec.name)) / "study.json")
 
 
 def _finished_run(run_dir: Path, *needed: str) -> None:
