@@ -342,21 +342,25 @@ def predict(
 
 @_command
 def report(
-    run_dirs: Annotated[list[Path], typer.Argument(help="One or more training run directories.")],
+    run_dirs: Annotated[
+        list[Path], typer.Argument(help="Training run directories and/or study directories (nuclass study --out).")
+    ],
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
 ):
-    """One self-contained HTML report of one run, or several side by side (figures embedded)."""
+    """One self-contained HTML report of one run, or several side by side, and of studies (figures embedded)."""
     from rich.console import Console
 
     from nuclass.report import write_report
 
+    studies = [d for d in run_dirs if (d / "study.json").is_file()]
+    run_dirs = [d for d in run_dirs if d not in studies]
     for run_dir in run_dirs:
         if not (run_dir / "metrics.json").is_file():
             _finished_run(run_dir, "predictions/natural.npz", "predictions/balanced.npz")
         else:
             _finished_run(run_dir)
-    with Console(stderr=True).status(f"writing the report of {len(run_dirs)} run(s)"):
-        written = write_report(run_dirs, out)
+    with Console(stderr=True).status(f"writing the report of {len(run_dirs)} run(s), {len(studies)} study(ies)"):
+        written = write_report(run_dirs, out, studies=studies)
     print(written)
 
 

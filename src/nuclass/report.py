@@ -23,7 +23,7 @@ from nuclass.errors import FormatError
 from nuclass.evaluate import MIN_GROUP_EVENTS, TEST_SETS, evaluate_run, format_metric, format_value
 from nuclass.labels import Interaction, get_task
 
-__all__ = ["write_report", "run_section", "comparison_table", "study_section", "split_files"]
+__all__ = ["write_report", "run_section", "comparison_table", "study_section", "load_study_dir", "split_files"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d232a;
@@ -600,31 +600,125 @@ def comparison_table(runs: Sequence[tuple[str, str, Mapping[str, Any]]]) -> str:
     )
 
 
-def study_section(study: Mapping[str, Any]) -> str:
-    """The report section of one study (a study.json dict, issue 7): its scalar settings and result rows."""
-    name = study.get("name", "study")
-    scalars = [(k, v) for k, v in _flatten({k: v for k, v in study.items() if not isinstance(v, list)})]
+def _study_cell(block: Mapping[str, Any], metric: str) -> str:
+    value = block.get(metric)
+    return "–" if value is None else _e(format_value(value, block.get(f"{metric}_err")))
+
+
+def _delta_cell(delta: Mapping[str, Any] | None, metric: str) -> str | tuple[str, str]:
+    if not delta or delta.get(metric) is None:
+        return "–"
+    text = _e(format_value(delta[metric], delta[f"{metric}_err"]))
+    sigma = delta.get(f"{metric}_sigma")
+    text += f" ({sigma:.1f}σ)" if sigma is not None else ""
+    return (f"<b>{text}</b>", "best") if delta.get(f"{metric}_significant") else text
+
+
+def study_section(study: Mapping[str, Any], directory: str | os.PathLike | None = None) -> str:
+    """The report section of one study (a study.json dict; `directory` holds its plots/): the answers to
+    its questions, a table of every variant on its own and the common test set with the change against its
+    baseline, a figure per metric, the learning curve, and the binned evaluation's answers."""
+    directory = Path(directory) if directory is not None else None
+    name = study.get("study", "study")
+    metrics = ("accuracy", "balanced_accuracy", "roc_auc", "loss")
     parts = [
-        f'<section class="box"><h3>{_e(name)}</h3>',
-        _table(["field", "value"], [[_e(k), _fmt(v)] for k, v in scalars]),
+        f'<section class="box" id="study-{_e(name)}"><h3>Study {_e(name)}</h3>',
+        f"<p>{_e(study.get('description', ''))}</p>",
+        f"<p class=muted>task {_e(study.get('task'))}, model {_e(study.get('model'))}, "
+        f"{_e(study.get('repeats'))} repeat(s) per variant, {_e(study.get('max_minutes') or '–')} min per "
+        f"training; {_e(len(study.get('data', [])))} data files. Own test: the variant's selected test set "
+        "(balanced); common test: the natural, unselected test files of the same split. "
+        f"Significance: {_e(study.get('significance_rule', ''))}.</p>",
     ]
-    for key, value in study.items():
-        if isinstance(value, list) and value and all(isinstance(r, Mapping) for r in value):
-            columns = list(dict.fromkeys(c for r in value for c in r))
-            parts.append(
-                f"<h4>{_e(key)}</h4>" + _table(columns, [[_fmt(r.get(c)) for c in columns] for r in value])
+    if study.get("budget_note"):
+        parts.append(f"<div class=note>{_e(study['budget_note'])}</div>")
+    if study.get("answers"):
+        parts.append(
+            "<h4>Answers</h4><ul class=sentences>"
+            + "".join(
+                f"<li><b>{_e(a['question'])}</b> "
+                + (f"<span class=sig>{_e(a['sentence'])}</span>" if a.get("significant") else _e(a["sentence"]))
+                + "</li>"
+                for a in study["answers"]
             )
+            + "</ul>"
+        )
+    short = {"accuracy": "acc", "balanced_accuracy": "bal. acc", "roc_auc": "AUC", "loss": "loss"}
+    common_metrics = ("accuracy", "roc_auc")
+    header = ["variant", "selection", "K", "own n", *[f"own {short[m]}" for m in metrics], "common n"]
+    header += [f"common {short[m]}" for m in common_metrics] + ["Δ acc own", "Δ acc common", "vs"]
+    rows = []
+    for v in study.get("variants", []):
+        selection = "; ".join(f"{k}: {x}" for k, x in v.get("selection", {}).items())
+        settings = {k: x for k, x in v.get("settings", {}).items() if k not in ("where", "signal", "background",
+                                                                                  "equalize_signal")}
+        extra = "; ".join(f"{k}: {x}" for k, x in settings.items())
+        delta = v.get("delta_vs_baseline")
+        rows.append(
+            [
+                f"<b>{_e(v['name'])}</b><br><span class=muted>{_e(v.get('label', ''))}</span>",
+                f"<code>{_e(selection)}</code>" if selection else _e(extra or "none"),
+                _fmt(v.get("repeats")),
+                _fmt(v["own_test"].get("n_events")),
+                *[_study_cell(v["own_test"], m) for m in metrics],
+                _fmt(v["common_test"].get("n_events")),
+                *[_study_cell(v["common_test"], m) for m in common_metrics],
+                _delta_cell(delta, "accuracy"),
+                _delta_cell(delta.get("common_test") if delta else None, "accuracy"),
+                _e(delta["baseline"]) if delta else "reference",
+            ]
+        )
+    parts.append(
+        "<h4>Variants</h4><p class=muted>K repeats; mean ± err (err combines the spread across repeats and "
+        "the test set's statistical error); significant changes against the baseline are highlighted; every "
+        "metric on both test sets is in study.json.</p>"
+        + _table(header, rows, left=2)
+    )
+    figures = study.get("figures", {})
+    if directory is not None:
+        if "learning_curve" in figures:
+            parts.append("<h4>Learning curve</h4>" + _img(directory / figures["learning_curve"],
+                         "Test accuracy and loss against the number of training events (log scale)."))
+        shown = [m for m in metrics if m in figures]
+        if shown:
+            parts.append(
+                "<h4>Metrics per variant</h4><div class=grid>"
+                + "".join(_img(directory / figures[m], f"{m} per variant, with error bars") for m in shown)
+                + "</div>"
+            )
+    if study.get("binned_answers"):
+        parts.append(
+            "<h4>The same questions from the reference model's binned evaluation (natural test set)</h4>"
+            "<ul class=sentences>"
+            + "".join(f"<li>{_e(a['variant'])}: {_e(a['sentence'])}</li>" for a in study["binned_answers"])
+            + "</ul>"
+        )
     return "".join(parts) + "</section>"
+
+
+def load_study_dir(directory: str | os.PathLike) -> dict[str, Any]:
+    """The study.json of a study directory (nuclass study --out)."""
+    path = Path(directory) / "study.json"
+    if not path.is_file():
+        raise FormatError(path, None, "a study directory holding study.json (see nuclass study)", "no such file")
+    try:
+        study = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise FormatError(path, None, "valid JSON", str(exc)) from None
+    if not isinstance(study, dict) or "variants" not in study:
+        raise FormatError(path, "variants", "a study.json with variants", type(study).__name__)
+    return study
 
 
 def write_report(
     run_dirs: Sequence[str | os.PathLike],
     out_html: str | os.PathLike,
     *,
-    studies: Sequence[Mapping[str, Any]] = (),
+    studies: Sequence[Mapping[str, Any] | str | os.PathLike] = (),
     title: str = "nuclass report",
 ) -> Path:
-    """Write ONE self-contained HTML report of `run_dirs` (and `studies`) to `out_html`, atomically.
+    """Write ONE self-contained HTML report of `run_dirs` (and `studies`: study directories, or study.json
+    dicts without figures) to `out_html`, atomically.
 
     Runs without metrics.json are evaluated first. Figures are embedded as base64 PNG; nothing is loaded
     from the network when the page is opened.
@@ -652,7 +746,10 @@ def write_report(
         body.append('<section class="box"><h2>Summary</h2>' + comparison_table(metrics) + "</section>")
     body += sections
     if studies:
-        body.append("<h2>Studies</h2>" + "".join(study_section(s) for s in studies))
+        rendered = [
+            study_section(s) if isinstance(s, Mapping) else study_section(load_study_dir(s), s) for s in studies
+        ]
+        body.append("<h2>Studies</h2>" + "".join(rendered))
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
         f"<style>{_CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n"

@@ -39,7 +39,7 @@ __all__ = [
     "list_studies",
     "load_study",
     "plan_variants",
-    "test_metrics",
+    "headline_metrics",
     "combine_repeats",
     "compare",
     "run_study",
@@ -272,7 +272,7 @@ def _hanley_mcneil(auc: float, n_pos: int, n_neg: int) -> float:
     return math.sqrt(max(var, 0.0))
 
 
-def test_metrics(task: Task, y_true: np.ndarray, score: np.ndarray) -> dict[str, Any]:
+def headline_metrics(task: Task, y_true: np.ndarray, score: np.ndarray) -> dict[str, Any]:
     """Headline metrics of one test set with their statistical errors: accuracy (binomial), balanced
     accuracy (binomial per class), ROC AUC (Hanley–McNeil; one-vs-rest macro for multi-class) and mean
     cross-entropy loss (std / √n). y_true: (N,) classes; score as in predictions/*.npz."""
@@ -424,9 +424,9 @@ def _train_one(variant: Variant, config: Mapping[str, Any], run_dir: Path) -> di
         "seed": cfg.seed,
         "n_train_events": summary["n_events"]["train"],
         "epochs_run": summary["epochs_run"],
-        "own_test": test_metrics(task, own["balanced"]["target"], own["balanced"]["score"]),
-        "own_test_natural": test_metrics(task, own["natural"]["target"], own["natural"]["score"]),
-        "common_test": test_metrics(task, common_target, common_score),
+        "own_test": headline_metrics(task, own["balanced"]["target"], own["balanced"]["score"]),
+        "own_test_natural": headline_metrics(task, own["natural"]["target"], own["natural"]["score"]),
+        "common_test": headline_metrics(task, common_target, common_score),
         "seconds": round(time.monotonic() - started, 1),
     }
     _write_json(run_dir / _RUN_RESULT, result)
