@@ -487,7 +487,7 @@ def _hadronic_system(stack, n, masses, kinds, n_had, w, qx, qy, qz, q0, longitud
 
 
 @njit(cache=True)
-def _sample_kinematics(mode, e_nu, m_lep):
+def _sample_kinematics(mode, e_nu, m_lep, anti):
     """(y_inel, Q², W) for a mode at energy e_nu, inside the physical region (GeV units)."""
     m = M_NUCLEON
     for _ in range(200):
@@ -502,9 +502,11 @@ def _sample_kinematics(mode, e_nu, m_lep):
             q2 = -0.35 * math.log(1.0 - np.random.random())
             nu = (w * w - m * m + q2) / (2.0 * m)
         elif mode == MODE_DIS:
-            # dσ/dy ∝ 1 + 0.2 (1 − y)² for ν (quarks flat, antiquarks (1 − y)²); x ~ Beta(0.5, 2.5)
+            # dσ/dy ∝ 1 + 0.2 (1 − y)² for ν (quarks flat, antiquarks (1 − y)²) and 0.2 + (1 − y)² for ν̄,
+            # whose lepton is harder; x ~ Beta(0.5, 2.5)
             yi = np.random.random()
-            if np.random.random() * 1.2 > 1.0 + 0.2 * (1.0 - yi) ** 2:
+            shape = 0.2 + (1.0 - yi) ** 2 if anti else 1.0 + 0.2 * (1.0 - yi) ** 2
+            if np.random.random() * 1.2 > shape:
                 continue
             xb = np.random.beta(0.5, 2.5)
             nu = e_nu * yi
@@ -520,10 +522,9 @@ def _sample_kinematics(mode, e_nu, m_lep):
         e_lep = e_nu - nu
         if e_lep <= m_lep + 0.005:
             continue
-        c, _ = _lepton_angle(e_nu, e_lep, m_lep, q2)
         p_lep = math.sqrt(e_lep * e_lep - m_lep * m_lep)
-        c_true = (2.0 * e_nu * e_lep - m_lep * m_lep - q2) / (2.0 * e_nu * p_lep)
-        if abs(c_true) <= 1.0:
+        cos_theta = (2.0 * e_nu * e_lep - m_lep * m_lep - q2) / (2.0 * e_nu * p_lep)
+        if abs(cos_theta) <= 1.0:  # inside the physical region
             return nu / e_nu, q2, w
     # fall back to a forward, soft interaction
     return 0.1, 0.05, m
@@ -547,7 +548,7 @@ def _primaries(stack, channel, mode, anti, e_nu, info):
     cc = channel == CHANNEL_NUMU_CC or channel == CHANNEL_NUE_CC
     lep_kind = MU if channel == CHANNEL_NUMU_CC else ELECTRON
     m_lep = MASS[lep_kind] if cc else 0.0
-    y_inel, q2, w = _sample_kinematics(mode, e_nu, m_lep)
+    y_inel, q2, w = _sample_kinematics(mode, e_nu, m_lep, anti)
     e_lep = e_nu * (1.0 - y_inel)
     c, p_lep = _lepton_angle(e_nu, e_lep, m_lep, q2)
     s = math.sqrt(max(0.0, 1.0 - c * c))
