@@ -1,21 +1,35 @@
 """Compare the networks at the same budget: cvn, seed-multiview and seed-2ch trained on the same files, the
 same split (same seed) and the same --max-minutes, then scored on the balanced and the natural test sets.
 
-Classification: balanced accuracy and ROC AUC (one-vs-rest macro for several classes), from sklearn.
-Regression: bias and resolution of (pred − true) / true. Prints a markdown table.
+By default the models of one task train CONCURRENTLY, one process each with one torch thread and one
+data worker, so that on a shared machine they suffer the same load; each process reports the CPU-seconds
+it used (its own and its data workers', from getrusage, including indexing and test prediction) and the
+events its training saw. `--sequential` trains them one after the other instead.
 
-    .venv/bin/python benchmarks/compare_models.py --data DIR [--task numu-cc] [--max-minutes 4] [--out DIR]
+Classification: balanced accuracy and ROC AUC (one-vs-rest macro for several classes), from sklearn.
+Regression: resolution (RMS of (pred − true) / true), bias, and mean squared error in the task's unit.
+Prints a markdown table per task and, with --markdown FILE, appends it to FILE.
+
+    .venv/bin/python benchmarks/compare_models.py --data FILES... --tasks numu-cc nue-cc --max-minutes 4
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.metrics import balanced_accuracy_score, mean_squared_error, roc_auc_score
 
+from nuclass.evaluate import bias, resolution
 from nuclass.labels import TASKS, Task
 from nuclass.models import list_models
 from nuclass.train import TrainConfig, train
@@ -26,8 +40,8 @@ def score_test_set(task: Task, npz: Path) -> dict[str, float]:
     z = np.load(npz)
     target, score = z["target"], z["score"]
     if task.kind == "regression":
-        ratio = (score - target) / target
-        return {"n": len(target), "bias": float(ratio.mean()), "resolution": float(np.sqrt(np.mean(ratio**2)))}
+        return {"n": len(target), "resolution": resolution(score, target), "bias": bias(score, target),
+                "mse": float(mean_squared_error(target, score))}
     if task.kind == "binary":
         predicted, auc = (score[:, 0] >= 0.5).astype(int), roc_auc_score(target, score[:, 0])
     else:
@@ -39,44 +53,102 @@ def score_test_set(task: Task, npz: Path) -> dict[str, float]:
             "roc_auc": float(auc)}
 
 
+def events_seen(run_dir: Path, batch_size: int) -> int:
+    """Training events the network saw: the last validated global step × the batch size."""
+    with (run_dir / "metrics.csv").open(newline="") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f)]
+    return max(steps, default=0) * batch_size
+
+
+def run_one(config: TrainConfig) -> dict:
+    """Train one model in this process; the summary, the test-set scores and the CPU-seconds used."""
+    start = time.monotonic()
+    summary = train(config)
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(u.ru_utime + u.ru_stime for u in usage)
+    task = TASKS[config.task]
+    row = {"model": config.model, "summary": summary, "cpu_seconds": cpu,
+           "wall_seconds": time.monotonic() - start,
+           "events_seen": events_seen(Path(config.out), summary["config"]["batch_size"])}
+    for test_set in ("balanced", "natural"):
+        row[test_set] = score_test_set(task, Path(summary["predictions"][test_set]))
+    return row
+
+
+def run_concurrently(configs: list[TrainConfig]) -> list[dict]:
+    """One child process per config, all started together; their rows in the configs' order."""
+    children = []
+    for config in configs:
+        result = Path(config.out).with_suffix(".json")
+        log = Path(config.out).with_suffix(".log").open("w")
+        args = [sys.executable, __file__, "--child", json.dumps(config.to_dict()), str(result)]
+        children.append((subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT), result, log))
+    rows = []
+    for proc, result, log in children:
+        if proc.wait() != 0:
+            raise SystemExit(f"training failed: see {log.name}")
+        log.close()
+        rows.append(json.loads(result.read_text()))
+    return rows
+
+
+def table(task: Task, rows: list[dict]) -> str:
+    """Markdown table: one row per model with its budget used and the test-set figures."""
+    keys = ("resolution", "mse") if task.kind == "regression" else ("balanced_accuracy", "roc_auc")
+    names = {"balanced_accuracy": "bal. acc.", "roc_auc": "ROC AUC", "resolution": "resolution", "mse": "MSE"}
+    header = [f"{s} test: {names[k]}" for s in ("balanced", "natural") for k in keys]
+    lines = ["| task | model | parameters | events seen | CPU s | epochs | " + " | ".join(header) + " |",
+             "| --- | --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in header) + " |"]
+    for r in rows:
+        s = r["summary"]
+        values = [f"{r[t][k]:.4f}" for t in ("balanced", "natural") for k in keys]
+        lines.append(f"| {task.name} | {r['model']} | {s['n_parameters']:,} | {r['events_seen']:,} | "
+                     f"{r['cpu_seconds']:.0f} | {s['epochs_run']} | " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        row = run_one(TrainConfig.from_dict(json.loads(sys.argv[2])))
+        Path(sys.argv[3]).write_text(json.dumps(row))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", required=True, help="Files or directories (split by file).")
-    parser.add_argument("--task", default="numu-cc", choices=list(TASKS))
+    parser.add_argument("--tasks", nargs="+", default=["numu-cc"], choices=list(TASKS))
     parser.add_argument("--models", nargs="+", default=list_models(), choices=list_models())
     parser.add_argument("--max-minutes", type=float, default=4.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num-workers", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per training process")
     parser.add_argument("--max-events-per-file", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=None, help="Keep the runs here (default: a temporary dir).")
+    parser.add_argument("--sequential", action="store_true", help="One model after the other, here.")
+    parser.add_argument("--out", type=Path, default=None, help="Keep the runs here (default: a temp dir).")
+    parser.add_argument("--markdown", type=Path, default=None, help="Append the tables to this file.")
     args = parser.parse_args()
 
-    task = TASKS[args.task]
     out = args.out or Path(tempfile.mkdtemp(prefix="nuclass-compare-"))
-    results = []
-    for name in args.models:
-        config = TrainConfig(task=args.task, data=tuple(args.data), out=str(out / name), model=name,
-                             max_minutes=args.max_minutes, seed=args.seed, num_workers=args.num_workers,
-                             threads=args.threads, max_events_per_file=args.max_events_per_file, progress=False)
-        summary = train(config)
-        row = {"model": name, "summary": summary}
-        for test_set in ("balanced", "natural"):
-            row[test_set] = score_test_set(task, Path(summary["predictions"][test_set]))
-        results.append(row)
-
-    first = results[0]["summary"]
-    print(f"\ntask {args.task}, {args.max_minutes:g} min per model, seed {args.seed}, runs in {out}; "
-          f"events train {first['n_events']['train']:,}, test natural {first['n_events']['test_natural']:,}, "
-          f"balanced {first['n_events']['test_balanced']:,}\n")
-    keys = ("bias", "resolution") if task.kind == "regression" else ("balanced_accuracy", "roc_auc")
-    header = [f"{s} {k.replace('_', ' ')}" for s in ("balanced", "natural") for k in keys]
-    print("| model | parameters | epochs | " + " | ".join(header) + " |")
-    print("| --- | ---: | ---: | " + " | ".join("---:" for _ in header) + " |")
-    for r in results:
-        s = r["summary"]
-        values = [f"{r[t][k]:.4f}" for t in ("balanced", "natural") for k in keys]
-        print(f"| {r['model']} | {s['n_parameters']:,} | {s['epochs_run']} | " + " | ".join(values) + " |")
+    out.mkdir(parents=True, exist_ok=True)
+    for task_name in args.tasks:
+        task = TASKS[task_name]
+        configs = [
+            TrainConfig(task=task_name, data=tuple(args.data), out=str(out / f"{task_name}-{name}"),
+                        model=name, max_minutes=args.max_minutes, seed=args.seed, num_workers=args.num_workers,
+                        threads=args.threads, max_events_per_file=args.max_events_per_file, progress=False)
+            for name in args.models
+        ]
+        load = os.getloadavg()[0]
+        rows = [run_one(c) for c in configs] if args.sequential else run_concurrently(configs)
+        n = rows[0]["summary"]["n_events"]
+        mode = "one after the other" if args.sequential else "concurrently"
+        text = (f"task {task_name}: {len(args.models)} models trained {mode}, {args.max_minutes:g} min each, "
+                f"{args.threads} torch thread(s) + {args.num_workers} data worker(s) per model, "
+                f"seed {args.seed}, load average {load:.1f} at start, {os.getloadavg()[0]:.1f} at the end; "
+                f"events train {n['train']:,}, test natural {n['test_natural']:,}, "
+                f"balanced {n['test_balanced']:,}; runs in {out}\n\n" + table(task, rows) + "\n")
+        print("\n" + text, flush=True)
+        if args.markdown:
+            with args.markdown.open("a") as f:
+                f.write(text + "\n")
 
 
 if __name__ == "__main__":
