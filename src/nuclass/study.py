@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from nuclass.errors import ConfigError
+from nuclass.errors import ConfigError, NuclassError
 from nuclass.labels import Task, get_task
 from nuclass.selection import EventSelection
 
@@ -272,13 +272,21 @@ def _hanley_mcneil(auc: float, n_pos: int, n_neg: int) -> float:
     return math.sqrt(max(var, 0.0))
 
 
+def _fraction_error(k: int, n: int) -> float:
+    """Binomial standard error of k / n; for k = 0 or n, where it would be 0, that of Laplace's
+    (k + 1) / (n + 2), so that a class always (or never) classified right still carries an uncertainty."""
+    p = k / n if 0 < k < n else (k + 1) / (n + 2)
+    return math.sqrt(p * (1 - p) / n)
+
+
 def headline_metrics(task: Task, y_true: np.ndarray, score: np.ndarray) -> dict[str, Any]:
     """Headline metrics of one test set with their statistical errors: accuracy (binomial), balanced
     accuracy (binomial per class), ROC AUC (Hanley–McNeil; one-vs-rest macro for multi-class) and mean
-    cross-entropy loss (std / √n). y_true: (N,) classes; score as in predictions/*.npz."""
+    cross-entropy loss (std / √n); see _fraction_error for fractions of 0 or 1. y_true: (N,) classes;
+    score as in predictions/*.npz."""
     from sklearn.metrics import roc_auc_score
 
-    from nuclass.evaluate import binomial_error, per_event_loss, predicted_class
+    from nuclass.evaluate import per_event_loss, predicted_class
 
     y = np.asarray(y_true).astype(np.int64).ravel()
     n = len(y)
@@ -293,9 +301,9 @@ def headline_metrics(task: Task, y_true: np.ndarray, score: np.ndarray) -> dict[
     for c in range(len(task.class_names)):
         n_c = int((y == c).sum())
         if n_c:
-            r = float(correct[y == c].mean())
-            recalls.append(r)
-            variances.append(r * (1 - r) / n_c)
+            k_c = int(correct[y == c].sum())
+            recalls.append(k_c / n_c)
+            variances.append(_fraction_error(k_c, n_c) ** 2)
     columns = [(y == 1, p)] if task.kind == "binary" else [(y == c, p[:, c]) for c in range(p.shape[1])]
     aucs, auc_vars = [], []
     for is_class, s in columns:
@@ -307,7 +315,7 @@ def headline_metrics(task: Task, y_true: np.ndarray, score: np.ndarray) -> dict[
     k = int(correct.sum())
     out.update(
         accuracy=k / n,
-        accuracy_err=float(binomial_error(k, n)),
+        accuracy_err=_fraction_error(k, n),
         balanced_accuracy=float(np.mean(recalls)),
         balanced_accuracy_err=math.sqrt(sum(variances)) / len(recalls),
         roc_auc=float(np.mean(aucs)) if aucs else None,
@@ -574,6 +582,7 @@ def run_study(
     started = time.monotonic()
     results: dict[str, list[dict[str, Any]]] = {v.name: [] for v in plan}
     trained_seconds: list[float] = []
+    failures: list[dict[str, Any]] = []
     budget_note = None
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -598,7 +607,13 @@ def run_study(
                     result = json.loads(done.read_text())
                 else:
                     config_values = {**settings, "data": [str(f) for f in files], "seed": seed, "progress": False}
-                    result = _train_one(variant, config_values, run_dir)
+                    try:
+                        result = _train_one(variant, config_values, run_dir)
+                    except NuclassError as exc:  # e.g. a selection that leaves a split empty: note it, go on
+                        failures.append({"variant": variant.name, "seed": seed, "error": str(exc)})
+                        bar.console.print(f"  {variant.name} seed {seed}: failed: {exc}")
+                        bar.advance(job)
+                        continue
                     trained_seconds.append(result["seconds"])
                     if progress:
                         own, common = result["own_test"], result["common_test"]
@@ -609,7 +624,10 @@ def run_study(
                         )
                 results[variant.name].append(result)
                 bar.advance(job)
+    if not any(results.values()):
+        raise ConfigError(f"study {spec.name}: no training finished; first error: {failures[0]['error']}")
     study = _summarise(spec, plan, results, out, base, files, repeats, budget, budget_note, started)
+    study["failures"] = failures
     _write_json(out / STUDY_FILE, study)
     return study
 
