@@ -614,10 +614,29 @@ def _delta_cell(delta: Mapping[str, Any] | None, metric: str) -> str | tuple[str
     return (f"<b>{text}</b>", "best") if delta.get(f"{metric}_significant") else text
 
 
+def _generic_study_section(study: Mapping[str, Any]) -> str:
+    """Any other study-like dict: its scalar settings and its lists of result rows as tables."""
+    scalars = [(k, v) for k, v in _flatten({k: v for k, v in study.items() if not isinstance(v, list)})]
+    parts = [
+        f'<section class="box"><h3>{_e(study.get("name", "study"))}</h3>',
+        _table(["field", "value"], [[_e(k), _fmt(v)] for k, v in scalars]),
+    ]
+    for key, value in study.items():
+        if isinstance(value, list) and value and all(isinstance(r, Mapping) for r in value):
+            columns = list(dict.fromkeys(c for r in value for c in r))
+            parts.append(
+                f"<h4>{_e(key)}</h4>" + _table(columns, [[_fmt(r.get(c)) for c in columns] for r in value])
+            )
+    return "".join(parts) + "</section>"
+
+
 def study_section(study: Mapping[str, Any], directory: str | os.PathLike | None = None) -> str:
     """The report section of one study (a study.json dict; `directory` holds its plots/): the answers to
     its questions, a table of every variant on its own and the common test set with the change against its
-    baseline, a figure per metric, the learning curve, and the binned evaluation's answers."""
+    baseline, a figure per metric, the learning curve, and the binned evaluation's answers. A dict that is
+    not a study.json is shown generically (its settings and result rows)."""
+    if "variants" not in study:
+        return _generic_study_section(study)
     directory = Path(directory) if directory is not None else None
     name = study.get("study", "study")
     metrics = ("accuracy", "balanced_accuracy", "roc_auc", "loss")
