@@ -27,9 +27,22 @@ ROWS = [{k: v[i].item() for k, v in TRUTH.items()} for i in range(N)]
 for row in ROWS:  # y as the reference computes it: NaN where the neutrino energy is 0
     row["y"] = row["lepenergy"] / row["nuenergy"] if row["nuenergy"] != 0 else math.nan
 
-OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
-NUMERIC = {"nuenergy": (0.0, 20.0), "lepenergy": (0.0, 10.0), "y": (0.0, 1.0), "evt": (0, N),
-           "interaction": (0, 15), "finalstate": (0, 49)}
+OPS = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+NUMERIC = {
+    "nuenergy": (0.0, 20.0),
+    "lepenergy": (0.0, 10.0),
+    "y": (0.0, 1.0),
+    "evt": (0, N),
+    "interaction": (0, 15),
+    "finalstate": (0, 49),
+}
 
 
 def _number(field: str) -> st.SearchStrategy[float]:
@@ -45,8 +58,9 @@ def comparisons(draw):
     op = draw(st.sampled_from(sorted(OPS)))
     value = draw(_number(field))
     # float32 columns compare against the float64 constant in numpy; do the same here
-    return f"{field} {op} {value!r}", lambda r: OPS[op](np.float32(r[field]).item() if field in
-                                                        ("nuenergy", "lepenergy") else r[field], value)
+    return f"{field} {op} {value!r}", lambda r: OPS[op](
+        np.float32(r[field]).item() if field in ("nuenergy", "lepenergy") else r[field], value
+    )
 
 
 @st.composite
@@ -123,8 +137,12 @@ def test_set_algebra(a, b) -> None:
 
 
 def test_known_selections() -> None:
-    t = {"interaction": np.array([0, 2, 13, 4, 1]), "finalstate": np.array([4, 5, 40, 17, 8]),
-         "nuenergy": np.array([1.0, 5.0, 0.0, 3.0, 4.0]), "lepenergy": np.array([0.5, 1.0, 0.0, 2.0, 3.0])}
+    t = {
+        "interaction": np.array([0, 2, 13, 4, 1]),
+        "finalstate": np.array([4, 5, 40, 17, 8]),
+        "nuenergy": np.array([1.0, 5.0, 0.0, 3.0, 4.0]),
+        "lepenergy": np.array([0.5, 1.0, 0.0, 2.0, 3.0]),
+    }
     assert evaluate("kNumuQE", t).tolist() == [True, False, False, False, False]
     assert evaluate("interaction in (kNumuQE, kNumuDIS)", t).tolist() == [True, True, False, False, False]
     assert evaluate("interaction in (0, 2)", t).tolist() == [True, True, False, False, False]
@@ -141,8 +159,16 @@ def test_known_selections() -> None:
 
 def test_canonical_form_and_fields() -> None:
     assert str(parse("interaction in(0,kNumuDIS)")) == "interaction in (0, kNumuDIS)"
-    assert str(parse("not(kNC or kCosmic)and y<0.5")) == "not (interaction == kNC or interaction == kCosmic) and y < 0.5"
-    assert fields_of(parse("kNumuQE and y > 0.3 or evt < 4")) == {"interaction", "lepenergy", "nuenergy", "evt"}
+    assert (
+        str(parse("not(kNC or kCosmic)and y<0.5"))
+        == "not (interaction == kNC or interaction == kCosmic) and y < 0.5"
+    )
+    assert fields_of(parse("kNumuQE and y > 0.3 or evt < 4")) == {
+        "interaction",
+        "lepenergy",
+        "nuenergy",
+        "evt",
+    }
     assert Selection.parse("kNumu1tr0sh").fields == {"finalstate"}
 
 
@@ -170,8 +196,12 @@ def test_bad_expressions_raise_config_error(text: str, message: str) -> None:
 
 
 def test_event_selection_filters_signal_and_background_by_target() -> None:
-    t = {"interaction": np.array([0, 2, 13, 0, 14]), "finalstate": np.zeros(5, int),
-         "nuenergy": np.array([1.0, 5.0, 2.0, 6.0, 0.0]), "lepenergy": np.zeros(5)}
+    t = {
+        "interaction": np.array([0, 2, 13, 0, 14]),
+        "finalstate": np.zeros(5, int),
+        "nuenergy": np.array([1.0, 5.0, 2.0, 6.0, 0.0]),
+        "lepenergy": np.zeros(5),
+    }
     target = np.array([1, 1, 0, 1, 0])  # numu-cc
     assert EventSelection(signal="kNumuQE").mask(t, target).tolist() == [True, False, True, True, True]
     assert EventSelection(background="kNC").mask(t, target).tolist() == [True, True, True, True, False]

@@ -16,7 +16,15 @@ from nuclass.errors import ConfigError
 from nuclass.labels import get_task
 from nuclass.study import combine_repeats, compare, headline_metrics, list_studies, load_study, plan_variants
 
-SEED000_VARIANTS = ["baseline", "equal-qe-dis", "qe-only", "high-enu", "low-enu", "numu-high-enu", "numu-low-enu"]
+SEED000_VARIANTS = [
+    "baseline",
+    "equal-qe-dis",
+    "qe-only",
+    "high-enu",
+    "low-enu",
+    "numu-high-enu",
+    "numu-low-enu",
+]
 
 
 def test_builtin_studies_load_and_plan() -> None:
@@ -27,8 +35,10 @@ def test_builtin_studies_load_and_plan() -> None:
     by = {v.name: v for v in plan}
     assert by["baseline"].baseline is None and {v.baseline for v in plan[1:]} == {"baseline"}
     assert by["qe-only"].selection == {"signal": "interaction == kNumuQE"}
-    assert by["equal-qe-dis"].selection == {"signal": "interaction in (kNumuQE, kNumuDIS)",
-                                            "equalize_signal": "interaction"}
+    assert by["equal-qe-dis"].selection == {
+        "signal": "interaction in (kNumuQE, kNumuDIS)",
+        "equalize_signal": "interaction",
+    }
     assert by["high-enu"].selection == {"where": "nuenergy > 3.5"}
     assert by["numu-low-enu"].selection == {"signal": "nuenergy <= 3.5"}
     assert seed.train["max_minutes"] == 2 and len(seed.questions) == 4
@@ -41,8 +51,9 @@ def test_builtin_studies_load_and_plan() -> None:
     assert len(plan_variants(curve, 160, max_variants=5)) == 5  # the budget drops the largest sizes
 
     balance = plan_variants(load_study("balance"), 8)
-    assert [v.name for v in balance] == [f"{t}-{b}" for t in ("numu-cc", "nue-cc")
-                                         for b in ("undersample", "weights", "sampler", "none")]
+    assert [v.name for v in balance] == [
+        f"{t}-{b}" for t in ("numu-cc", "nue-cc") for b in ("undersample", "weights", "sampler", "none")
+    ]
     assert {v.name: v.baseline for v in balance}["nue-cc-none"] == "nue-cc-undersample"
     assert {v.task for v in balance} == {"numu-cc", "nue-cc"}
 
@@ -71,7 +82,9 @@ def test_headline_metrics_by_hand() -> None:
     p = np.array([0.9, 0.8, 0.3, 0.2, 0.1, 0.6, 0.4, 0.35])  # 6 of 8 right; recalls 2/3 and 4/5
     m = headline_metrics(task, y, p[:, None])
     assert m["n_events"] == 8
-    assert m["accuracy"] == pytest.approx(0.75) and m["accuracy_err"] == pytest.approx(math.sqrt(0.75 * 0.25 / 8))
+    assert m["accuracy"] == pytest.approx(0.75) and m["accuracy_err"] == pytest.approx(
+        math.sqrt(0.75 * 0.25 / 8)
+    )
     assert m["balanced_accuracy"] == pytest.approx((2 / 3 + 4 / 5) / 2)
     assert m["balanced_accuracy_err"] == pytest.approx(math.sqrt(2 / 9 / 3 + 4 / 25 / 5) / 2)
     # AUC: of the 15 signal-background pairs, the signal scores higher in 5 + 5 + 2
@@ -81,8 +94,10 @@ def test_headline_metrics_by_hand() -> None:
 
 
 def test_repeats_and_the_significance_rule() -> None:
-    runs = [{"n_events": 100, "accuracy": 0.80, "accuracy_err": 0.03},
-            {"n_events": 100, "accuracy": 0.90, "accuracy_err": 0.03}]
+    runs = [
+        {"n_events": 100, "accuracy": 0.80, "accuracy_err": 0.03},
+        {"n_events": 100, "accuracy": 0.90, "accuracy_err": 0.03},
+    ]
     c = combine_repeats(runs)
     assert c["repeats"] == 2 and c["accuracy"] == pytest.approx(0.85)
     assert c["accuracy_sd"] == pytest.approx(math.sqrt(0.005))
@@ -98,7 +113,9 @@ def test_repeats_and_the_significance_rule() -> None:
 
 def test_cli_unknown_study_and_bad_selection_exit_2(sim_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["study", "seed000-tsk2", "--data", str(sim_dir), "--out", str(tmp_path / "s")])
+    result = runner.invoke(
+        app, ["study", "seed000-tsk2", "--data", str(sim_dir), "--out", str(tmp_path / "s")]
+    )
     assert result.exit_code == 2
     assert "unknown study 'seed000-tsk2'" in result.output and "seed000-task2" in result.output
     bad = tmp_path / "bad.yaml"
@@ -110,32 +127,56 @@ def test_cli_unknown_study_and_bad_selection_exit_2(sim_dir: Path, tmp_path: Pat
 
 def test_tiny_study_end_to_end(sim_dir: Path, tmp_path: Path) -> None:
     spec = tmp_path / "tiny.yaml"
-    spec.write_text(yaml.safe_dump({
-        "study": "tiny", "task": "numu-cc", "baseline": "baseline",
-        "train": {"model": "seed-multiview", "threads": 1},
-        "variants": {
-            "baseline": {"label": "all events"},
-            "qe-dis-high": {"where": "nuenergy > 2", "signal": "interaction in (kNumuQE, kNumuDIS)",
-                            "equalize_signal": "interaction"},
-        },
-        "questions": [{"ask": "Easier?", "variant": "qe-dis-high", "subject": "Retraining on QE and DIS above 2 GeV",
-                       "higher": "easier", "lower": "harder", "same": "no change"}],
-    }))
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "study": "tiny",
+                "task": "numu-cc",
+                "baseline": "baseline",
+                "train": {"model": "seed-multiview", "threads": 1},
+                "variants": {
+                    "baseline": {"label": "all events"},
+                    "qe-dis-high": {
+                        "where": "nuenergy > 2",
+                        "signal": "interaction in (kNumuQE, kNumuDIS)",
+                        "equalize_signal": "interaction",
+                    },
+                },
+                "questions": [
+                    {
+                        "ask": "Easier?",
+                        "variant": "qe-dis-high",
+                        "subject": "Retraining on QE and DIS above 2 GeV",
+                        "higher": "easier",
+                        "lower": "harder",
+                        "same": "no change",
+                    }
+                ],
+            }
+        )
+    )
     out = tmp_path / "study"
-    result = CliRunner().invoke(app, ["study", str(spec), "--data", str(sim_dir), "--out", str(out),
-                                      "--config", "tiny", "--repeats", "1"])
+    result = CliRunner().invoke(
+        app,
+        ["study", str(spec), "--data", str(sim_dir), "--out", str(out), "--config", "tiny", "--repeats", "1"],
+    )
     assert result.exit_code == 0, result.output
     study = json.loads((out / "study.json").read_text())
     assert study["study"] == "tiny" and study["task"] == "numu-cc" and study["model"] == "seed-multiview"
     base, sel = study["variants"]
     assert [base["name"], sel["name"]] == ["baseline", "qe-dis-high"]
-    assert sel["selection"] == {"where": "nuenergy > 2", "signal": "interaction in (kNumuQE, kNumuDIS)",
-                                "equalize_signal": "interaction"}
+    assert sel["selection"] == {
+        "where": "nuenergy > 2",
+        "signal": "interaction in (kNumuQE, kNumuDIS)",
+        "equalize_signal": "interaction",
+    }
     for v in (base, sel):
         assert v["repeats"] == 1
         for test in ("own_test", "common_test"):
             block = v[test]
-            assert {"n_events", "accuracy", "accuracy_sd", "balanced_accuracy", "roc_auc", "loss"} <= set(block)
+            assert {"n_events", "accuracy", "accuracy_sd", "balanced_accuracy", "roc_auc", "loss"} <= set(
+                block
+            )
             assert 0 <= block["accuracy"] <= 1 and block["loss"] > 0
     # the common test set is the same natural, unselected events for every variant
     assert sel["common_test"]["n_events"] == base["common_test"]["n_events"] == 200  # tiny: 200 per file
@@ -151,7 +192,10 @@ def test_tiny_study_end_to_end(sim_dir: Path, tmp_path: Path) -> None:
     # the variant's run: selection recorded, and its test events obey it (equal QE and DIS signal)
     run = out / sel["runs"][0]
     assert yaml.safe_load((run / "config.yaml").read_text())["where"] == "nuenergy > 2"
-    assert json.loads((run / "metrics.json").read_text())["selection"]["signal"] == "interaction in (kNumuQE, kNumuDIS)"
+    assert (
+        json.loads((run / "metrics.json").read_text())["selection"]["signal"]
+        == "interaction in (kNumuQE, kNumuDIS)"
+    )
     with np.load(run / "predictions" / "natural.npz") as npz:
         assert np.all(npz["nuenergy"] > 2)
         signal = npz["interaction"][npz["target"] == 1]

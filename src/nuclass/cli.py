@@ -159,7 +159,7 @@ def train(
     ] = None,
     where: Annotated[
         str | None,
-        typer.Option(help="Truth expression every event must pass, e.g. 'interaction in (kNumuQE, kNumuDIS)'."),
+        typer.Option(help="Truth expression all events must pass: 'interaction in (kNumuQE, kNumuDIS)'."),
     ] = None,
 ):
     """Train a network on one task; the split by file is seeded and saved in the run directory.
@@ -216,13 +216,18 @@ def train(
 @_command
 def study(
     name: Annotated[
-        str, typer.Argument(help="A built-in study (seed000-task2, learning-curve, balance) or a study YAML file.")
+        str,
+        typer.Argument(help="Built-in study (seed000-task2, learning-curve, balance) or a study YAML file."),
     ],
-    data: Annotated[list[Path], typer.Option(help="HDF5 file, directory or glob; repeat for more. Split by file.")],
+    data: Annotated[
+        list[Path], typer.Option(help="HDF5 file, directory or glob; repeat for more. Split by file.")
+    ],
     out: Annotated[
         Path | None, typer.Option(help="Study directory: study.json, plots/, runs/ (default: ./NAME).")
     ] = None,
-    model: Annotated[ModelChoice | None, typer.Option(help="Network for every training (default cvn).")] = None,
+    model: Annotated[
+        ModelChoice | None, typer.Option(help="Network for every training (default cvn).")
+    ] = None,
     max_minutes: Annotated[
         float | None, typer.Option(min=0.01, help="Wall-time budget per training (default: the study's).")
     ] = None,
@@ -231,10 +236,12 @@ def study(
         typer.Option(min=1, help="Seeds per variant (default: up to 3 while the study fits its budget)."),
     ] = None,
     budget_minutes: Annotated[
-        float | None, typer.Option(min=0.01, help="Total time that decides the default repeats (study's: 30).")
+        float | None,
+        typer.Option(min=0.01, help="Total time that decides the default repeats (study's: 30)."),
     ] = None,
     config: Annotated[
-        str | None, typer.Option(help="Training-config YAML or preset ('tiny') under every variant's settings.")
+        str | None,
+        typer.Option(help="Training-config YAML or preset ('tiny') under every variant's settings."),
     ] = None,
 ):
     """Run a grid of trainings on truth-selected data and compare them → OUT/study.json and OUT/plots/.
@@ -343,11 +350,12 @@ def predict(
 @_command
 def report(
     run_dirs: Annotated[
-        list[Path], typer.Argument(help="Training run directories and/or study directories (nuclass study --out).")
+        list[Path],
+        typer.Argument(help="Training run directories and/or study directories (nuclass study --out)."),
     ],
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
 ):
-    """One self-contained HTML report of one run, or several side by side, and of studies (figures embedded)."""
+    """One self-contained HTML report of runs (one, or several side by side) and studies, figures embedded."""
     from rich.console import Console
 
     from nuclass.report import write_report
@@ -359,7 +367,8 @@ def report(
             _finished_run(run_dir, "predictions/natural.npz", "predictions/balanced.npz")
         else:
             _finished_run(run_dir)
-    with Console(stderr=True).status(f"writing the report of {len(run_dirs)} run(s), {len(studies)} study(ies)"):
+    status = f"writing the report of {len(run_dirs)} run(s) and {len(studies)} study(ies)"
+    with Console(stderr=True).status(status):
         written = write_report(run_dirs, out, studies=studies)
     print(written)
 

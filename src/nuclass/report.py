@@ -23,7 +23,14 @@ from nuclass.errors import FormatError
 from nuclass.evaluate import MIN_GROUP_EVENTS, TEST_SETS, evaluate_run, format_metric, format_value
 from nuclass.labels import Interaction, get_task
 
-__all__ = ["write_report", "run_section", "comparison_table", "study_section", "load_study_dir", "split_files"]
+__all__ = [
+    "write_report",
+    "run_section",
+    "comparison_table",
+    "study_section",
+    "load_study_dir",
+    "split_files",
+]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d232a;
@@ -656,7 +663,8 @@ def study_section(study: Mapping[str, Any], directory: str | os.PathLike | None 
             "<h4>Answers</h4><ul class=sentences>"
             + "".join(
                 f"<li><b>{_e(a['question'])}</b> "
-                + (f"<span class=sig>{_e(a['sentence'])}</span>" if a.get("significant") else _e(a["sentence"]))
+                + (f"<span class=sig>{_e(a['sentence'])}</span>" if a.get("significant")
+                   else _e(a["sentence"]))
                 + "</li>"
                 for a in study["answers"]
             )
@@ -669,8 +677,8 @@ def study_section(study: Mapping[str, Any], directory: str | os.PathLike | None 
     rows = []
     for v in study.get("variants", []):
         selection = "; ".join(f"{k}: {x}" for k, x in v.get("selection", {}).items())
-        settings = {k: x for k, x in v.get("settings", {}).items() if k not in ("where", "signal", "background",
-                                                                                  "equalize_signal")}
+        selection_keys = ("where", "signal", "background", "equalize_signal")
+        settings = {k: x for k, x in v.get("settings", {}).items() if k not in selection_keys}
         extra = "; ".join(f"{k}: {x}" for k, x in settings.items())
         delta = v.get("delta_vs_baseline")
         rows.append(
@@ -719,7 +727,9 @@ def load_study_dir(directory: str | os.PathLike) -> dict[str, Any]:
     """The study.json of a study directory (nuclass study --out)."""
     path = Path(directory) / "study.json"
     if not path.is_file():
-        raise FormatError(path, None, "a study directory holding study.json (see nuclass study)", "no such file")
+        raise FormatError(
+            path, None, "a study directory holding study.json (see nuclass study)", "no such file"
+        )
     try:
         study = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -766,7 +776,8 @@ def write_report(
     body += sections
     if studies:
         rendered = [
-            study_section(s) if isinstance(s, Mapping) else study_section(load_study_dir(s), s) for s in studies
+            study_section(s) if isinstance(s, Mapping) else study_section(load_study_dir(s), s)
+            for s in studies
         ]
         body.append("<h2>Studies</h2>" + "".join(rendered))
     page = (

@@ -12,8 +12,8 @@ Grammar (case-sensitive, ``and`` binds tighter than ``or``)::
 
 FIELD is a truth column of the teaching files (nova_h5.TRUTH_DTYPES) or ``y`` = lepenergy / nuenergy (NaN
 where nuenergy = 0; every comparison with NaN is false except !=). NAME is an Interaction or FinalState name
-(labels.py); alone it means ``interaction == NAME`` or ``finalstate == NAME``, and it may only be compared with
-its own field.
+(labels.py); alone it means ``interaction == NAME`` or ``finalstate == NAME``, and it may only be compared
+with its own field.
 """
 
 from __future__ import annotations
@@ -189,7 +189,12 @@ class _Parser:
             m = _TOKEN.match(stripped, pos)
             if not m or m.end() == pos:
                 char = stripped[pos:].lstrip()[:1]
-                hint = {"=": " (use == for equality)", "&": " (use and)", "|": " (use or)", "!": " (use not, !=)"}
+                hint = {
+                    "=": " (use == for equality)",
+                    "&": " (use and)",
+                    "|": " (use or)",
+                    "!": " (use not, !=)",
+                }
                 raise self.error(f"unexpected character '{char}'{hint.get(char, '')}")
             kind = m.lastgroup or ""
             value = m.group(kind)
@@ -313,8 +318,10 @@ class _Parser:
                 own = NAMES[other.name][0]
                 if not (isinstance(field, Field) and field.name == own):
                     enum = _ENUM_OF_FIELD[own].__name__
-                    raise self.error(f"{other.name} is a{'n' if enum[0] in 'AEIOU' else ''} {enum} name: "
-                                     f"compare it with {own}, not {field}")
+                    raise self.error(
+                        f"{other.name} is a{'n' if enum[0] in 'AEIOU' else ''} {enum} name: "
+                        f"compare it with {own}, not {field}"
+                    )
 
     def check_compare(self, node: Compare) -> None:
         for a, b in zip(node.operands[:-1], node.operands[1:], strict=True):
@@ -442,7 +449,8 @@ class EventSelection:
         """--signal / --background only make sense for binary tasks: a ConfigError otherwise."""
         if kind != "binary" and (self.signal is not None or self.background is not None):
             raise ConfigError(
-                f"--signal / --background need a binary task (numu-cc, nue-cc); task '{task_name}' is {kind}: "
+                f"--signal / --background need a binary task (numu-cc, nue-cc); task '{task_name}' is "
+                f"{kind}: "
                 "use --where to restrict its events"
             )
 
@@ -473,4 +481,3 @@ class EventSelection:
             if text is not None:
                 out |= fields_of(parse(text))
         return out
-

@@ -59,7 +59,14 @@ DEFAULT_REPEATS = 3  # at most; fewer when the study's budget does not allow the
 _RUN_RESULT = "study_run.json"
 _TEST_SETS = ("own_test", "common_test", "own_test_natural")
 _STUDY_KEYS = {
-    "study", "description", "task", "baseline", "budget_minutes", "train", "variants", "learning_curve",
+    "study",
+    "description",
+    "task",
+    "baseline",
+    "budget_minutes",
+    "train",
+    "variants",
+    "learning_curve",
     "questions",
 }
 _VARIANT_KEYS = {"label", "baseline"}
@@ -113,7 +120,7 @@ class Question:
 
 @dataclass(frozen=True)
 class StudySpec:
-    """A parsed study: training defaults, variants (a learning curve is expanded by plan_variants), questions."""
+    """A parsed study: training defaults, variants (plan_variants expands a learning curve), questions."""
 
     name: str
     description: str
@@ -167,7 +174,8 @@ def load_study(name_or_path: str | os.PathLike) -> StudySpec:
     path = BUILTIN_DIR / f"{text}.yaml" if text in list_studies() else Path(text)
     if not (path.suffix in (".yaml", ".yml") and path.is_file()):
         raise ConfigError(
-            f"unknown study '{text}': give a built-in name ({', '.join(list_studies())}) or a study .yaml file"
+            f"unknown study '{text}': give a built-in name ({', '.join(list_studies())}) "
+            "or a study .yaml file"
         )
     try:
         raw = yaml.safe_load(path.read_text())
@@ -203,7 +211,9 @@ def load_study(name_or_path: str | os.PathLike) -> StudySpec:
     names = [v.name for v in variants]
     for v in variants:
         if v.baseline is not None and v.baseline not in names:
-            raise ConfigError(f"{path}: variant {v.name}: baseline '{v.baseline}' is not a variant ({', '.join(names)})")
+            raise ConfigError(
+                f"{path}: variant {v.name}: baseline '{v.baseline}' is not a variant ({', '.join(names)})"
+            )
     questions = []
     for i, q in enumerate(raw.get("questions") or [], start=1):
         if not isinstance(q, dict):
@@ -215,11 +225,14 @@ def load_study(name_or_path: str | os.PathLike) -> StudySpec:
         question = Question(**{k: str(v) for k, v in q.items()})
         if question.metric not in METRICS or question.test not in _TEST_SETS:
             raise ConfigError(
-                f"{path}: question {i}: metric must be one of {', '.join(METRICS)}, test one of {', '.join(_TEST_SETS)}"
+                f"{path}: question {i}: metric must be one of {', '.join(METRICS)}, "
+                f"test one of {', '.join(_TEST_SETS)}"
             )
         for ref in (question.variant, question.against):
             if ref is not None and ref not in (*names, _LAST, _PREVIOUS):
-                raise ConfigError(f"{path}: question {i} names unknown variant '{ref}' (have {', '.join(names)})")
+                raise ConfigError(
+                    f"{path}: question {i} names unknown variant '{ref}' (have {', '.join(names)})"
+                )
         questions.append(question)
     budget = raw.get("budget_minutes", 30.0)
     return StudySpec(
@@ -236,9 +249,12 @@ def load_study(name_or_path: str | os.PathLike) -> StudySpec:
     )
 
 
-def plan_variants(spec: StudySpec, n_train_files: int, max_variants: int | None = None) -> tuple[Variant, ...]:
+def plan_variants(
+    spec: StudySpec, n_train_files: int, max_variants: int | None = None
+) -> tuple[Variant, ...]:
     """The variants to train: the spec's, or for a learning curve files-1, files-2, files-4, … and the
-    split's full training set (at most `max_variants`, dropping the largest); `$last` / `$previous` resolved."""
+    split's full training set (at most `max_variants`, dropping the largest); resolves `$last` and
+    `$previous`."""
     variants = spec.variants
     if spec.learning_curve is not None:
         top = min(n_train_files, int(spec.learning_curve.get("max_files") or n_train_files))
@@ -257,7 +273,10 @@ def plan_variants(spec: StudySpec, n_train_files: int, max_variants: int | None 
     names = [v.name for v in variants]
     refs = {_LAST: names[-1], _PREVIOUS: names[-2] if len(names) > 1 else names[-1]}
     return tuple(
-        replace(v, baseline=None if refs.get(v.baseline, v.baseline) == v.name else refs.get(v.baseline, v.baseline))
+        replace(
+            v,
+            baseline=None if refs.get(v.baseline, v.baseline) == v.name else refs.get(v.baseline, v.baseline),
+        )
         for v in variants
     )
 
@@ -342,8 +361,15 @@ def combine_repeats(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         stat = float(np.mean(errors)) if errors else 0.0
         sd = float(values.std(ddof=1)) if len(values) > 1 else None
         err = math.sqrt((sd**2 + stat**2) / len(values)) if sd is not None else stat
-        out.update({m: float(values.mean()), f"{m}_sd": sd, f"{m}_stat": stat, f"{m}_err": err,
-                    f"{m}_values": values.tolist()})
+        out.update(
+            {
+                m: float(values.mean()),
+                f"{m}_sd": sd,
+                f"{m}_stat": stat,
+                f"{m}_err": err,
+                f"{m}_values": values.tolist(),
+            }
+        )
     return out
 
 
@@ -421,7 +447,10 @@ def _train_one(variant: Variant, config: Mapping[str, Any], run_dir: Path) -> di
     summary = train(cfg)
     evaluate_run(run_dir, plots=False)  # metrics.json of the run's own (selected) test sets
     task = get_task(cfg.task)
-    own = {name: load_predictions(run_dir / "predictions" / f"{name}.npz", task) for name in ("natural", "balanced")}
+    own = {
+        name: load_predictions(run_dir / "predictions" / f"{name}.npz", task)
+        for name in ("natural", "balanced")
+    }
     selected = bool(variant.selection)
     if selected:
         common_target, common_score = _common_test(run_dir, task, cfg.max_events_per_file)
@@ -475,22 +504,35 @@ def _format(value: float | None, err: float | None) -> str:
     return "–" if value is None else format_value(value, err)
 
 
-_METRIC_WORDS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "roc_auc": "ROC AUC",
-                 "loss": "loss"}
-_TEST_WORDS = {"own_test": "on its own selected (balanced) test set",
-               "own_test_natural": "on its own selected natural test set",
-               "common_test": "on the common natural test set"}
+_METRIC_WORDS = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "roc_auc": "ROC AUC",
+    "loss": "loss",
+}
+_TEST_WORDS = {
+    "own_test": "on its own selected (balanced) test set",
+    "own_test_natural": "on its own selected natural test set",
+    "common_test": "on the common natural test set",
+}
 
 
-def _answer(question: Question, by_name: Mapping[str, dict[str, Any]], plan: Sequence[Variant]) -> dict[str, Any]:
+def _answer(
+    question: Question, by_name: Mapping[str, dict[str, Any]], plan: Sequence[Variant]
+) -> dict[str, Any]:
     """One seed question answered with numbers: a sentence and the comparison behind it."""
     names = [v.name for v in plan]
     refs = {_LAST: names[-1], _PREVIOUS: names[-2] if len(names) > 1 else names[-1]}
     name = refs.get(question.variant, question.variant)
     variant = by_name[name]
     against = refs.get(question.against, question.against) if question.against else variant["baseline"]
-    entry: dict[str, Any] = {"question": question.ask, "variant": name, "against": against,
-                             "metric": question.metric, "test": question.test}
+    entry: dict[str, Any] = {
+        "question": question.ask,
+        "variant": name,
+        "against": against,
+        "metric": question.metric,
+        "test": question.test,
+    }
     if against is None or against not in by_name or against == name:
         return entry | {"sentence": f"{question.ask} No reference variant to compare {name} with."}
     m, a, b = question.metric, variant[question.test], by_name[against][question.test]
@@ -499,7 +541,9 @@ def _answer(question: Question, by_name: Mapping[str, dict[str, Any]], plan: Seq
     if a.get(m) is None or b.get(m) is None:
         return entry | {"sentence": f"{question.ask} Not answered: {m} is undefined on one of the test sets."}
     conclusion = (question.higher if a[m] > b[m] else question.lower) if significant else question.same
-    sigma_text = "no spread" if sigma is None else f"{sigma:.1f}σ" + ("" if significant else ", not significant")
+    sigma_text = (
+        "no spread" if sigma is None else f"{sigma:.1f}σ" + ("" if significant else ", not significant")
+    )
     label = by_name[against]["label"]
     sentence = (
         f"{question.subject} gives {_METRIC_WORDS[m]} {_format(a[m], a[f'{m}_err'])} vs "
@@ -508,12 +552,17 @@ def _answer(question: Question, by_name: Mapping[str, dict[str, Any]], plan: Seq
     )
     if question.test != "common_test":
         ca, cb = variant["common_test"], by_name[against]["common_test"]
-        sentence += (
-            f" On the common natural test set: {_format(ca[m], ca[f'{m}_err'])} vs {_format(cb[m], cb[f'{m}_err'])}."
-        )
+        common_a, common_b = _format(ca[m], ca[f"{m}_err"]), _format(cb[m], cb[f"{m}_err"])
+        sentence += f" On the common natural test set: {common_a} vs {common_b}."
     return entry | {
-        "value": a[m], "value_err": a[f"{m}_err"], "reference": b[m], "reference_err": b[f"{m}_err"],
-        "difference": delta[m], "difference_err": delta[f"{m}_err"], "sigma": sigma, "significant": significant,
+        "value": a[m],
+        "value_err": a[f"{m}_err"],
+        "reference": b[m],
+        "reference_err": b[f"{m}_err"],
+        "difference": delta[m],
+        "difference_err": delta[f"{m}_err"],
+        "sigma": sigma,
+        "significant": significant,
         "sentence": sentence,
     }
 
@@ -535,8 +584,14 @@ def _binned_answers(variants: Sequence[Mapping[str, Any]], out: Path) -> list[di
             continue
         natural = json.loads(path.read_text())["test_sets"]["natural"]
         for q in natural.get("questions", []):
-            answers.append({"variant": v["name"], "question": q["question"], "sentence": q["sentence"],
-                        "difference_sigma": q.get("difference_sigma")})
+            answers.append(
+                {
+                    "variant": v["name"],
+                    "question": q["question"],
+                    "sentence": q["sentence"],
+                    "difference_sigma": q.get("difference_sigma"),
+                }
+            )
     return answers
 
 
@@ -571,7 +626,9 @@ def run_study(
     cli = {k: v for k, v in (("model", model), ("max_minutes", max_minutes)) if v is not None}
     if repeats is not None and repeats < 1:
         raise ConfigError(f"repeats must be ≥ 1, got {repeats}")
-    base = TrainConfig.from_dict({**spec.train, **overrides, **cli, "task": spec.task, "data": [str(f) for f in files]})
+    base = TrainConfig.from_dict(
+        {**spec.train, **overrides, **cli, "task": spec.task, "data": [str(f) for f in files]}
+    )
     n_train = len(split_files(files, base.seed, base.val_fraction, base.test_fraction)["train"])
     budget = budget_minutes if budget_minutes is not None else spec.budget_minutes
     per_training = base.max_minutes * 1.25 if base.max_minutes else None  # + data, prediction, evaluation
@@ -585,16 +642,22 @@ def run_study(
     failures: list[dict[str, Any]] = []
     budget_note = None
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        disable=not progress, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not progress,
+        transient=False,
     ) as bar:
         job = bar.add_task(f"study {spec.name}", total=len(plan) * max_repeats)
         for r in range(max_repeats):
             if r > 0 and repeats is None and budget and trained_seconds:
                 expected = (time.monotonic() - started + len(plan) * float(np.mean(trained_seconds))) / 60
                 if expected > budget:
-                    budget_note = (f"stopped after {r} repeat(s): another would end at about {expected:.0f} min, "
-                                   f"over the {budget:g}-minute budget (pass --repeats to insist)")
+                    budget_note = (
+                        f"stopped after {r} repeat(s): another would end at about {expected:.0f} min, "
+                        f"over the {budget:g}-minute budget (pass --repeats to insist)"
+                    )
                     bar.update(job, total=len(plan) * r)
                     break
             for variant in plan:
@@ -606,7 +669,12 @@ def run_study(
                 if done.is_file():
                     result = json.loads(done.read_text())
                 else:
-                    config_values = {**settings, "data": [str(f) for f in files], "seed": seed, "progress": False}
+                    config_values = {
+                        **settings,
+                        "data": [str(f) for f in files],
+                        "seed": seed,
+                        "progress": False,
+                    }
                     try:
                         result = _train_one(variant, config_values, run_dir)
                     except NuclassError as exc:  # e.g. a selection that leaves a split empty: note it, go on
@@ -618,7 +686,8 @@ def run_study(
                     if progress:
                         own, common = result["own_test"], result["common_test"]
                         bar.console.print(
-                            f"  {variant.name} seed {seed}: accuracy {_format(own['accuracy'], own['accuracy_err'])}"
+                            f"  {variant.name} seed {seed}: accuracy "
+                            f"{_format(own['accuracy'], own['accuracy_err'])}"
                             f" own test, {_format(common['accuracy'], common['accuracy_err'])} common test; "
                             f"{result['epochs_run']} epochs in {result['seconds'] / 60:.1f} min"
                         )
@@ -694,9 +763,17 @@ def _summarise(
     study["binned_answers"] = _binned_answers(variants, out)
     if spec.learning_curve is not None:
         study["learning_curve"] = [
-            {"variant": v["name"], "train_files": v["settings"]["train_files"], "n_train_events": v["n_train_events"],
-             **{f"{t}_{m}{s}": v[t][f"{m}{s}"] for t in ("own_test", "common_test") for m in METRICS
-                for s in ("", "_err")}}
+            {
+                "variant": v["name"],
+                "train_files": v["settings"]["train_files"],
+                "n_train_events": v["n_train_events"],
+                **{
+                    f"{t}_{m}{s}": v[t][f"{m}{s}"]
+                    for t in ("own_test", "common_test")
+                    for m in METRICS
+                    for s in ("", "_err")
+                },
+            }
             for v in variants
         ]
     study["figures"] = plot_study(study, out)
@@ -706,8 +783,10 @@ def _summarise(
 # ---------------------------------------------------------------------------------------------- figures
 
 
-_SET_STYLE = {"own_test": ("o", "#2c6fb7", "own selected test set (balanced)"),
-              "common_test": ("s", "#d9822b", "common natural test set")}
+_SET_STYLE = {
+    "own_test": ("o", "#2c6fb7", "own selected test set (balanced)"),
+    "common_test": ("s", "#d9822b", "common natural test set"),
+}
 
 
 def plot_study(study: Mapping[str, Any], out: str | os.PathLike) -> dict[str, str]:
@@ -730,21 +809,35 @@ def plot_study(study: Mapping[str, Any], out: str | os.PathLike) -> dict[str, st
         for shift, test in ((-0.12, "own_test"), (0.12, "common_test")):
             marker, colour, label = _SET_STYLE[test]
             means = np.array([np.nan if v[test][m] is None else v[test][m] for v in variants], dtype=float)
-            errs = np.array([np.nan if v[test][f"{m}_err"] is None else v[test][f"{m}_err"] for v in variants])
+            errs = np.array(
+                [np.nan if v[test][f"{m}_err"] is None else v[test][f"{m}_err"] for v in variants]
+            )
             ax.errorbar(x + shift, means, yerr=errs, fmt=marker, color=colour, capsize=3, label=label)
             for i, v in enumerate(variants):
                 values = v[test][f"{m}_values"]
                 if len(values) > 1:
-                    ax.plot(np.full(len(values), i + shift + 0.06), values, ".", color=colour, alpha=0.45, ms=4)
+                    ax.plot(
+                        np.full(len(values), i + shift + 0.06), values, ".", color=colour, alpha=0.45, ms=4
+                    )
         for i, v in enumerate(variants):
             delta = v.get("delta_vs_baseline")
             if delta and delta.get(f"{m}_significant"):
-                ax.annotate(f"{delta[f'{m}_sigma']:.1f}σ", (i - 0.12, v["own_test"][m]), xytext=(0, 10),
-                            textcoords="offset points", ha="center", fontsize=7, color="#a11")
+                ax.annotate(
+                    f"{delta[f'{m}_sigma']:.1f}σ",
+                    (i - 0.12, v["own_test"][m]),
+                    xytext=(0, 10),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7,
+                    color="#a11",
+                )
         ax.set_xticks(x, [v["name"] for v in variants], rotation=30, ha="right", fontsize=8)
         ax.set_xlim(-0.6, len(variants) - 0.4)
-        ax.set(ylabel=_METRIC_WORDS[m], title=f"{study['study']}: {_METRIC_WORDS[m]} per variant\n"
-               f"mean of {study['repeats']} repeat(s) ± err; dots: repeats; red: significant Δ vs baseline")
+        ax.set(
+            ylabel=_METRIC_WORDS[m],
+            title=f"{study['study']}: {_METRIC_WORDS[m]} per variant\n"
+            f"mean of {study['repeats']} repeat(s) ± err; dots: repeats; red: significant Δ vs baseline",
+        )
         ax.title.set_fontsize(9)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7)
@@ -757,16 +850,30 @@ def plot_study(study: Mapping[str, Any], out: str | os.PathLike) -> dict[str, st
         for ax, m in zip(axes, ("accuracy", "loss"), strict=True):
             for test in ("own_test", "common_test"):
                 marker, colour, label = _SET_STYLE[test]
-                y = np.array([np.nan if c[f"{test}_{m}"] is None else c[f"{test}_{m}"] for c in curve], dtype=float)
-                e = np.array([np.nan if c[f"{test}_{m}_err"] is None else c[f"{test}_{m}_err"] for c in curve])
+                y = np.array(
+                    [np.nan if c[f"{test}_{m}"] is None else c[f"{test}_{m}"] for c in curve], dtype=float
+                )
+                e = np.array(
+                    [np.nan if c[f"{test}_{m}_err"] is None else c[f"{test}_{m}_err"] for c in curve]
+                )
                 ax.errorbar(n, y, yerr=e, fmt=marker + "-", color=colour, capsize=3, label=label)
             for c, xi in zip(curve, n, strict=True):
-                ax.annotate(f"{c['train_files']} f", (xi, 0), xycoords=("data", "axes fraction"), xytext=(0, 3),
-                            textcoords="offset points", ha="center", fontsize=7, color="#555")
+                ax.annotate(
+                    f"{c['train_files']} f",
+                    (xi, 0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7,
+                    color="#555",
+                )
             ax.set_xscale("log", base=2)
             ax.set(xlabel="training events (after balancing)", ylabel=_METRIC_WORDS[m])
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7)
         fig.suptitle(f"Learning curve: test {', '.join(('accuracy', 'loss'))} against the training-set size")
-        paths["learning_curve"] = save_figure(fig, out / "plots" / "learning_curve.png").relative_to(out).as_posix()
+        paths["learning_curve"] = (
+            save_figure(fig, out / "plots" / "learning_curve.png").relative_to(out).as_posix()
+        )
     return paths

@@ -275,7 +275,11 @@ def _prepare_data(config: TrainConfig, task: Task, run_dir: Path) -> _Data:
     equalize = config.equalize_signal is not None
     indexes = {
         name: build_index(
-            split[name], task, keep_meta=equalize or name == "test", max_events_per_file=limit, selection=selection
+            split[name],
+            task,
+            keep_meta=equalize or name == "test",
+            max_events_per_file=limit,
+            selection=selection,
         )
         for name in ("train", "val", "test")
     }
@@ -425,7 +429,8 @@ class TaskModule(pl.LightningModule):
         raise ConfigError(f"unknown scheduler '{recipe.scheduler}'; valid: none, plateau, cosine")
 
     def _cosine_factor(self, step: int) -> float:
-        """Linear warm-up, then cosine decay over the epoch budget or the time budget, whichever ends first."""
+        """Linear warm-up (200 steps or 5 % of the budget, whichever is shorter), then cosine decay over the
+        epoch budget or the time budget, whichever ends first."""
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = max(1, min(200, total // 20))
         progress = step / total
@@ -433,7 +438,8 @@ class TaskModule(pl.LightningModule):
         timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
         if minutes and timer is not None:
             progress = max(progress, timer.time_elapsed("train") / (60 * minutes))
-        return min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        warm = min(1.0, max((step + 1) / warmup, progress / 0.05))
+        return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     def setup(self, stage: str) -> None:
         _set_threads(self.run_config)
