@@ -3,8 +3,8 @@ same split (same seed) and the same --max-minutes, then scored on the balanced a
 
 By default the models of one task train CONCURRENTLY, one process each with one torch thread and one
 data worker, so that on a shared machine they suffer the same load; each process reports the CPU-seconds
-it used (its own and its data workers', from getrusage, including indexing and test prediction) and the
-events its training saw. `--sequential` trains them one after the other instead.
+it used (its own and its data workers', from getrusage), up to the end of training and in all (with the
+test predictions), and the events its training saw. `--sequential` trains them one after the other instead.
 
 Classification: balanced accuracy and ROC AUC (one-vs-rest macro for several classes), from sklearn.
 Regression: resolution (RMS of (pred − true) / true), bias, and mean squared error in the task's unit.
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, mean_squared_error, roc_auc_score
 
+import nuclass.train
 from nuclass.evaluate import bias, resolution
 from nuclass.labels import TASKS, Task
 from nuclass.models import list_models
@@ -60,14 +61,30 @@ def events_seen(run_dir: Path, batch_size: int) -> int:
     return max(steps, default=0) * batch_size
 
 
-def run_one(config: TrainConfig) -> dict:
-    """Train one model in this process; the summary, the test-set scores and the CPU-seconds used."""
-    start = time.monotonic()
-    summary = train(config)
+def cpu_seconds() -> float:
+    """User + system CPU-seconds of this process and its finished children (the data workers)."""
     usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    cpu = sum(u.ru_utime + u.ru_stime for u in usage)
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+def run_one(config: TrainConfig) -> dict:
+    """Train one model in this process; the summary, the test-set scores and the CPU-seconds used, in all
+    and up to the end of training (before the test predictions, whose cost differs between models)."""
+    start = time.monotonic()
+    marks = {}
+    write_predictions = nuclass.train._write_predictions
+
+    def timed_write_predictions(*args, **kwargs):  # the last step of train(): mark the CPU used so far
+        marks["train_cpu_seconds"] = cpu_seconds()
+        return write_predictions(*args, **kwargs)
+
+    nuclass.train._write_predictions = timed_write_predictions
+    try:
+        summary = train(config)
+    finally:
+        nuclass.train._write_predictions = write_predictions
     task = TASKS[config.task]
-    row = {"model": config.model, "summary": summary, "cpu_seconds": cpu,
+    row = {"model": config.model, "summary": summary, "cpu_seconds": cpu_seconds(), **marks,
            "wall_seconds": time.monotonic() - start,
            "events_seen": events_seen(Path(config.out), summary["config"]["batch_size"])}
     for test_set in ("balanced", "natural"):
@@ -97,13 +114,15 @@ def table(task: Task, rows: list[dict]) -> str:
     keys = ("resolution", "mse") if task.kind == "regression" else ("balanced_accuracy", "roc_auc")
     names = {"balanced_accuracy": "bal. acc.", "roc_auc": "ROC AUC", "resolution": "resolution", "mse": "MSE"}
     header = [f"{s} test: {names[k]}" for s in ("balanced", "natural") for k in keys]
-    lines = ["| task | model | parameters | events seen | CPU s | epochs | " + " | ".join(header) + " |",
-             "| --- | --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in header) + " |"]
+    lines = ["| task | model | parameters | events seen | CPU s training | CPU s total | epochs | "
+             + " | ".join(header) + " |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in header) + " |"]
     for r in rows:
         s = r["summary"]
         values = [f"{r[t][k]:.4f}" for t in ("balanced", "natural") for k in keys]
         lines.append(f"| {task.name} | {r['model']} | {s['n_parameters']:,} | {r['events_seen']:,} | "
-                     f"{r['cpu_seconds']:.0f} | {s['epochs_run']} | " + " | ".join(values) + " |")
+                     f"{r['train_cpu_seconds']:.0f} | {r['cpu_seconds']:.0f} | {s['epochs_run']} | "
+                     + " | ".join(values) + " |")
     return "\n".join(lines)
 
 
@@ -132,8 +151,9 @@ def main() -> None:
         task = TASKS[task_name]
         configs = [
             TrainConfig(task=task_name, data=tuple(args.data), out=str(out / f"{task_name}-{name}"),
-                        model=name, max_minutes=args.max_minutes, seed=args.seed, num_workers=args.num_workers,
-                        threads=args.threads, max_events_per_file=args.max_events_per_file, progress=False)
+                        model=name, max_minutes=args.max_minutes, seed=args.seed,
+                        num_workers=args.num_workers, threads=args.threads,
+                        max_events_per_file=args.max_events_per_file, progress=False)
             for name in args.models
         ]
         load = os.getloadavg()[0]

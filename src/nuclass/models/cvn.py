@@ -6,11 +6,14 @@ the 100 × 80 views are shrunk to 25 × 20 by a stride-2 stem and a max-pool bef
 weights per view, half the kernel calls). Batch norm lets it train at a high learning rate from the
 first steps; global average + max pooling keep the head small whatever the event's position in the
 window. Pixels enter as log1p(charge) / ln 256 in [0, 1], which keeps the Bragg peaks and shower cores
-from drowning the minimum-ionising tracks. Training mirrors the x–z view of half the events (x → −x
-is a symmetry of beam and detector): twice the distinct images against overfitting.
+from drowning the minimum-ionising tracks; the head also gets each view's total charge (the calorimetric
+energy, which convolutions of log1p pixels cannot sum). Training mirrors the x–z view of half the
+events (x → −x is a symmetry of beam and detector): twice the distinct images against overfitting.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -21,6 +24,7 @@ from nuclass.models import Recipe, register_model
 __all__ = ["CVN", "ResidualBlock"]
 
 N_VIEWS = 2
+_LOG_256 = math.log(256.0)  # the log1p pixel transform's scale (nuclass.data.transforms)
 
 
 class ResidualBlock(nn.Module):
@@ -51,8 +55,8 @@ class ResidualBlock(nn.Module):
 class _ViewBranches(nn.Sequential):
     """Both views' branches side by side: (B, 2, 100, 80) -> (B, 2 · widths[-1], 7, 5), view-major channels.
 
-    Measured on one CPU thread (training step, batch 64): 650 events/s, against 220 for a branch with
-    a residual block at 50 × 40 and 310 for seed-multiview; sparse maps lose little at 25 × 20.
+    Measured on one CPU thread (training step, batch 64): 530 events per CPU-second, against 220 for
+    branches with a residual block at 50 × 40 and 310 for seed-multiview.
     """
 
     def __init__(self, stem: int, widths: tuple[int, ...], extra_blocks: int) -> None:
@@ -72,7 +76,8 @@ class _ViewBranches(nn.Sequential):
 
 
 class CVN(nn.Module):
-    """Per-view residual branches → global average and max pooling → concatenated views → MLP head.
+    """Per-view residual branches → global average and max pooling (+ total charge) → concatenated views
+    → MLP head.
 
     Departures from a textbook ResNet, on purpose: the two views keep separate weights (their
     geometry differs: x–z and y–z), and they meet only after pooling, as NOvA's CVN merges them late.
@@ -88,9 +93,9 @@ class CVN(nn.Module):
     ) -> None:
         super().__init__()
         self.branches = _ViewBranches(stem, widths, extra_blocks)
-        n_features = 2 * N_VIEWS * widths[-1]  # (average, max) × views × channels
+        n_features = 2 * N_VIEWS * widths[-1] + N_VIEWS  # (average, max) × views × channels, charge × views
         self.head = nn.Sequential(
-            nn.Linear(n_features, hidden),  # (B, 4 w_last) -> (B, hidden)
+            nn.Linear(n_features, hidden),  # (B, 4 w_last + 2) -> (B, hidden)
             nn.ReLU(),
             nn.Dropout(0.2),
             nn.Linear(hidden, task.n_outputs),  # -> (B, n_outputs)
@@ -108,9 +113,12 @@ class CVN(nn.Module):
         )
 
     def features(self, maps: torch.Tensor) -> torch.Tensor:
-        """(B, 2, 100, 80) -> (B, 4 w_last): average- and max-pooled features of each view."""
+        """(B, 2, 100, 80) log1p maps -> (B, 4 w_last + 2): average- and max-pooled features of each view,
+        and each view's total charge, ln(1 + Σ q) / 10, which the log1p input no longer sums linearly
+        (the calorimetric energy)."""
         fmap = self.branches(maps)  # (B, 2 w_last, 7, 5)
-        return torch.cat([fmap.mean(dim=(2, 3)), fmap.amax(dim=(2, 3))], dim=1)
+        charge = torch.expm1(maps.detach() * _LOG_256).sum(dim=(2, 3))  # (B, 2) in ADC counts
+        return torch.cat([fmap.mean(dim=(2, 3)), fmap.amax(dim=(2, 3)), torch.log1p(charge) / 10], dim=1)
 
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(maps))
