@@ -21,6 +21,7 @@ from nuclass.errors import ConfigError, FormatError
 from nuclass.labels import FinalState, Interaction, Task, get_task, mode_index
 
 __all__ = [
+    "json_ready",
     "TRUTH_FIELDS",
     "TEST_SETS",
     "MIN_GROUP_EVENTS",
@@ -340,7 +341,7 @@ def metrics_for(
     block["dependence"] = [entry for m in metrics for entry in dependence_summary(block["by"], metric=m)]
     block["dependence"].sort(key=lambda e: -(e["significance"] if e["significance"] is not None else -1.0))
     block["questions"] = seed_questions(block["by"], metric=metrics[0])
-    return _plain(block)
+    return json_ready(block)
 
 
 def _classification_metrics(
@@ -681,14 +682,14 @@ def seed_questions(
     return out
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """Numpy → Python, NaN/inf → None, recursively: the JSON form of a metrics block."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
+        return json_ready(value.tolist())
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.bool_ | bool):
         return bool(value)
     if isinstance(value, np.integer):

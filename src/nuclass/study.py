@@ -24,6 +24,7 @@ import numpy as np
 import yaml
 
 from nuclass.errors import ConfigError, NuclassError
+from nuclass.evaluate import json_ready
 from nuclass.labels import Task, get_task
 from nuclass.selection import EventSelection
 
@@ -395,21 +396,11 @@ def compare(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
 
 def _config_overrides(source: str | os.PathLike | None) -> dict[str, Any]:
     """Training-config keys from a preset name or a YAML file (only the keys it sets)."""
-    from nuclass.train import PRESETS, TrainConfig
+    from nuclass.train import TrainConfig, config_values
 
     if source is None:
         return {}
-    if str(source) in PRESETS:
-        return dict(PRESETS[str(source)])
-    path = Path(source)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file (presets: {', '.join(PRESETS)})")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-    if not isinstance(values, dict):
-        raise ConfigError(f"{path}: expected a mapping of config keys, got {type(values).__name__}")
+    values = config_values(source)
     TrainConfig.from_dict(values)  # unknown keys and wrong types fail here
     return values
 
@@ -470,26 +461,11 @@ def _train_one(variant: Variant, config: Mapping[str, Any], run_dir: Path) -> di
     return result
 
 
-def _plain(value: Any) -> Any:
-    """Numpy → Python and NaN → None, recursively (JSON without NaN)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
 def _write_json(path: Path, data: Any) -> None:
     """JSON written atomically (temporary name, then rename)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        tmp.write_text(json.dumps(_plain(data), indent=1, allow_nan=False) + "\n")
+        tmp.write_text(json.dumps(json_ready(data), indent=1, allow_nan=False) + "\n")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

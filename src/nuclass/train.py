@@ -161,21 +161,25 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def config_values(source: str | os.PathLike) -> dict[str, Any]:
+    """The TrainConfig keys a preset name (see PRESETS) or a YAML file sets, and only those."""
+    if str(source) in PRESETS:
+        return dict(PRESETS[str(source)])
+    path = Path(source)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file (presets: {', '.join(PRESETS)})")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of config keys, got {type(values).__name__}")
+    return values
+
+
 def load_config(source: str | os.PathLike, **overrides: Any) -> TrainConfig:
     """A TrainConfig from a preset name (see PRESETS) or a YAML file of TrainConfig keys, then `overrides`."""
-    if str(source) in PRESETS:
-        values = dict(PRESETS[str(source)])
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such config file (presets: {', '.join(PRESETS)})")
-        try:
-            values = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: expected a mapping of config keys, got {type(values).__name__}")
-    return TrainConfig.from_dict({**values, **overrides})
+    return TrainConfig.from_dict({**config_values(source), **overrides})
 
 
 def _resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
