@@ -7,7 +7,6 @@ that is signal; per-bin and per-category *accuracy* is plain accuracy (seed 001 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import warnings
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from nuclass.atomic import atomic_path, write_json
 from nuclass.errors import ConfigError, FormatError
 from nuclass.labels import FinalState, Interaction, Task, get_task, mode_index
 
@@ -819,16 +819,6 @@ def _predict_sets(
     return {"natural": natural, "balanced": {k: v[keep] for k, v in natural.items()}}
 
 
-def _write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temporary name in the same directory, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def evaluate_run(
     run_dir: str | os.PathLike,
     data: Sequence[str | os.PathLike] | None = None,
@@ -867,7 +857,7 @@ def evaluate_run(
     if files:
         result["data"] = [str(p) for p in files]
     result["plots"] = plot_run(run_dir, task, sets, result) if plots else {}
-    _write_json(run_dir / "metrics.json", result)
+    write_json(run_dir / "metrics.json", result)
     return result
 
 
@@ -893,9 +883,8 @@ def predict_to_h5(
     task = get_task(str(config["task"]))
     paths = expand_paths(paths)
     index_of = {p.resolve(): i for i, p in enumerate(paths)}
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     n = 0
-    try:
+    with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["task"] = task.name
             f.attrs["model"] = _model_name(config) or ""
@@ -937,7 +926,4 @@ def predict_to_h5(
                     if name in events.meta:
                         append(f"neutrino/{name}", np.asarray(events.meta[name]).reshape(-1, 1))
                 n += len(events)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from nuclass.atomic import atomic_path
 from nuclass.evaluate import MIN_GROUP_EVENTS
 from nuclass.labels import Task
 
@@ -62,12 +63,8 @@ def save_figure(fig, out: str | os.PathLike) -> Path:
     """Write `fig` as PNG to `out` atomically (temporary name in the same directory, then rename)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    try:
+    with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nuclass.atomic import atomic_path
 from nuclass.errors import ConfigError
 from nuclass.io.nova_h5 import Events, iter_batches, read_truth
 from nuclass.labels import TASKS, FinalState, Interaction, flavour_index, mode_index
@@ -132,12 +133,8 @@ def _save(fig, out: str | os.PathLike) -> Path:
     """Write `fig` as PNG to `out` atomically (temporary name, then rename)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    try:
+    with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=_DPI, facecolor="white", bbox_inches="tight", pad_inches=0.15)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

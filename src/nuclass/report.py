@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from nuclass.atomic import atomic_path
 from nuclass.errors import FormatError
 from nuclass.evaluate import MIN_GROUP_EVENTS, TEST_SETS, evaluate_run, format_metric, format_value
 from nuclass.labels import Interaction, get_task
@@ -785,10 +786,6 @@ def write_report(
         f"<style>{_CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n"
     )
     out_html.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_html.with_name(f".{out_html.name}.tmp{os.getpid()}")
-    try:
+    with atomic_path(out_html) as tmp:
         tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, out_html)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out_html

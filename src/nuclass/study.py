@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from nuclass.atomic import write_json
 from nuclass.errors import ConfigError, NuclassError
 from nuclass.evaluate import json_ready
 from nuclass.labels import Task, get_task
@@ -457,18 +458,8 @@ def _train_one(variant: Variant, config: Mapping[str, Any], run_dir: Path) -> di
         "common_test": headline_metrics(task, common_target, common_score),
         "seconds": round(time.monotonic() - started, 1),
     }
-    _write_json(run_dir / _RUN_RESULT, result)
+    write_json(run_dir / _RUN_RESULT, json_ready(result))
     return result
-
-
-def _write_json(path: Path, data: Any) -> None:
-    """JSON written atomically (temporary name, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(json_ready(data), indent=1, allow_nan=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------- the study
@@ -673,7 +664,7 @@ def run_study(
         raise ConfigError(f"study {spec.name}: no training finished; first error: {failures[0]['error']}")
     study = _summarise(spec, plan, results, out, base, files, repeats, budget, budget_note, started)
     study["failures"] = failures
-    _write_json(out / STUDY_FILE, study)
+    write_json(out / STUDY_FILE, json_ready(study))
     return study
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from nuclass.atomic import atomic_path
 from nuclass.errors import FormatError
 from nuclass.labels import N_FINALSTATES, N_INTERACTIONS
 
@@ -376,8 +377,7 @@ def write_file(
     opts = {"compression": compression} if compression else {}
     if compression == "gzip" and compression_level is not None:
         opts["compression_opts"] = compression_level
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.create_dataset(
                 "cvnmap",
@@ -394,7 +394,4 @@ def write_file(
                 extra = f.create_group(extra_group)
                 for name, values in events.extra.items():
                     extra.create_dataset(name, data=np.asarray(values), **opts)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
