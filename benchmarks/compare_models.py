@@ -19,7 +19,6 @@ import argparse
 import csv
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,11 +28,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, mean_squared_error, roc_auc_score
 
-import nuclass.train
 from nuclass.evaluate import bias, resolution
 from nuclass.labels import TASKS, Task
 from nuclass.models import list_models
-from nuclass.train import TrainConfig, train
+from nuclass.train import TrainConfig, cpu_seconds, train
 
 
 def score_test_set(task: Task, npz: Path) -> dict[str, float]:
@@ -61,31 +59,15 @@ def events_seen(run_dir: Path, batch_size: int) -> int:
     return max(steps, default=0) * batch_size
 
 
-def cpu_seconds() -> float:
-    """User + system CPU-seconds of this process and its finished children (the data workers)."""
-    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return sum(u.ru_utime + u.ru_stime for u in usage)
-
-
 def run_one(config: TrainConfig) -> dict:
     """Train one model in this process; the summary, the test-set scores and the CPU-seconds used, in all
-    and up to the end of training (before the test predictions, whose cost differs between models)."""
-    start = time.monotonic()
-    marks = {}
-    write_predictions = nuclass.train._write_predictions
-
-    def timed_write_predictions(*args, **kwargs):  # the last step of train(): mark the CPU used so far
-        marks["train_cpu_seconds"] = cpu_seconds()
-        return write_predictions(*args, **kwargs)
-
-    nuclass.train._write_predictions = timed_write_predictions
-    try:
-        summary = train(config)
-    finally:
-        nuclass.train._write_predictions = write_predictions
+    and up to the end of training (train() counts those: before the test predictions, whose cost differs
+    between models). Differences of the process's counters, so sequential runs do not add up."""
+    start, cpu_start = time.monotonic(), cpu_seconds()
+    summary = train(config)
     task = TASKS[config.task]
-    row = {"model": config.model, "summary": summary, "cpu_seconds": cpu_seconds(), **marks,
-           "wall_seconds": time.monotonic() - start,
+    row = {"model": config.model, "summary": summary, "cpu_seconds": cpu_seconds() - cpu_start,
+           "train_cpu_seconds": summary["train_cpu_seconds"], "wall_seconds": time.monotonic() - start,
            "events_seen": events_seen(Path(config.out), summary["config"]["batch_size"])}
     for test_set in ("balanced", "natural"):
         row[test_set] = score_test_set(task, Path(summary["predictions"][test_set]))

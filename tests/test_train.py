@@ -50,6 +50,7 @@ def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp
         assert (run / name).is_file(), name
     resolved = TrainConfig.from_dict(yaml.safe_load((run / "config.yaml").read_text()))
     assert resolved.to_dict() == summary["config"]
+    assert 0 < summary["train_cpu_seconds"] < 2 * os.cpu_count() * summary["seconds"] + 5
     assert resolved.balance == ("undersample" if task.is_classification else "none")
     assert resolved.batch_size == 16 and resolved.patience is not None
     split = json.loads((run / "split.json").read_text())
@@ -91,6 +92,19 @@ def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp
     # the saved weights (safetensors) give the same scores when streaming the test file again
     streamed = np.concatenate([s for _, s in predict_files(run, split["test"], batch_size=64)])
     assert streamed[natural["row"]] == pytest.approx(score, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_time_based_validation_checks_within_an_epoch(sim_dir: Path, tmp_path: Path) -> None:
+    """val_every_minutes validates (and writes a metrics row) mid-epoch, each row's train loss its own."""
+    run = tmp_path / "run"
+    config = load_config("tiny", task="numu-cc", data=[str(sim_dir)], out=str(run), threads=1,
+                         val_every_minutes=1e-6)
+    train(config)
+    rows = _rows(run / "metrics.csv")
+    assert {r["epoch"] for r in rows} == {"0"}
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]  # after every one of the 4 batches
+    assert len({r["train_loss"] for r in rows}) == 4
 
 
 def test_config_keys_are_checked(tmp_path: Path) -> None:

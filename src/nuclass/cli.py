@@ -135,6 +135,10 @@ def train(
         int | None, typer.Option(min=1, help="Epoch budget (default: the model's recipe).")
     ] = None,
     max_minutes: Annotated[float | None, typer.Option(min=0.01, help="Wall-time budget in minutes.")] = None,
+    val_every_minutes: Annotated[
+        float | None,
+        typer.Option(min=0.01, help="Validate and checkpoint every this many minutes (default: every epoch)."),
+    ] = None,
     balance: Annotated[
         BalanceChoice | None, typer.Option(help="Class balance (default: undersample; none for regression).")
     ] = None,
@@ -178,6 +182,7 @@ def train(
         "model": model.value if model else None,
         "max_epochs": max_epochs,
         "max_minutes": max_minutes,
+        "val_every_minutes": val_every_minutes,
         "balance": balance.value if balance else None,
         "seed": seed,
         "devices": devices,

@@ -16,12 +16,14 @@ import logging
 import math
 import os
 import platform
+import resource
 import time
 import types
 import typing
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 
+from nuclass.atomic import atomic_path
 from nuclass.data.balance import BALANCE_METHODS, class_weights, sampling_weights, undersample_to_balance
 from nuclass.data.dataset import META_FIELDS, EventIndex, StreamingDataset, build_index
 from nuclass.data.splits import expand_paths, split_files
@@ -55,6 +58,7 @@ __all__ = [
     "load_model",
     "scores_from_outputs",
     "TaskModule",
+    "cpu_seconds",
 ]
 
 CONFIG_FILE, SPLIT_FILE, METRICS_FILE = "config.yaml", "split.json", "metrics.csv"
@@ -74,6 +78,8 @@ class TrainConfig:
     train, val and test; equalize_signal: a truth field (interaction or finalstate) whose values are cut
     to equal counts among the signal events of each split (seed 000's equal QE and DIS); train_files:
     train on the first N training files of the split only (learning curves; val and test unchanged).
+    val_every_minutes: validate (and checkpoint) after this much wall time instead of once per epoch:
+    on a CPU an epoch over many files lasts hours. A time budget always ends with a validation.
     """
 
     task: str = "numu-cc"
@@ -82,6 +88,7 @@ class TrainConfig:
     model: str = "cvn"
     max_epochs: int | None = None
     max_minutes: float | None = None
+    val_every_minutes: float | None = None
     balance: str | None = None
     seed: int = 0
     devices: int = 1
@@ -505,7 +512,8 @@ class StreamingData(pl.LightningDataModule):
 
 
 class EpochMetrics(pl.Callback):
-    """Appends one row per validation to RUN_DIR/metrics.csv: epoch, step, train_loss, val_*, lr, seconds.
+    """Appends one row per validation to RUN_DIR/metrics.csv: epoch, step, train_loss (mean since the last
+    validation), val_*, lr, seconds.
 
     Placed before the checkpoint callback, so the row is on disk before the checkpoint; a resumed
     run first drops the rows of the epochs it repeats.
@@ -546,16 +554,15 @@ class EpochMetrics(pl.Callback):
         row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
         row["seconds"] = round(time.monotonic() - self.start, 2)
         _write_csv(self.path, self._rows() + [row])
+        self.loss_sum, self.loss_n = 0.0, 0  # the next row's train_loss covers the batches since this one
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints written to a temporary name and renamed, so a SIGKILL never leaves a truncated last.ckpt."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        super().save_checkpoint(checkpoint, tmp, storage_options)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            super().save_checkpoint(checkpoint, tmp, storage_options)
 
 
 def _callbacks(run_dir: Path, patience: int, progress: bool) -> tuple[list[pl.Callback], ModelCheckpoint]:
@@ -567,11 +574,12 @@ def _callbacks(run_dir: Path, patience: int, progress: bool) -> tuple[list[pl.Ca
         save_top_k=1,
         save_last=True,
         enable_version_counter=False,
+        save_on_train_epoch_end=False,  # after each validation, per epoch or per time interval
     )
     callbacks = [
         EpochMetrics(run_dir / METRICS_FILE),
         checkpoint,
-        EarlyStopping(monitor="val_loss", mode="min", patience=patience),
+        EarlyStopping(monitor="val_loss", mode="min", patience=patience, check_on_train_epoch_end=False),
     ]
     if progress:
         callbacks.append(RichProgressBar())
@@ -581,12 +589,10 @@ def _callbacks(run_dir: Path, patience: int, progress: bool) -> tuple[list[pl.Ca
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     """Rows (dicts) as a CSV with the union of their keys, written atomically."""
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 @contextlib.contextmanager
@@ -630,9 +636,8 @@ def _versions() -> dict[str, str]:
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
@@ -673,7 +678,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         stats = (float(y.mean()), float(y.std()) or 1.0)
     module = TaskModule(net, task.name, config, data.class_weights, stats)
     callbacks, checkpoint = _callbacks(run_dir, config.patience, config.progress)
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), cpu_seconds()
     with _quiet_lightning():
         trainer = pl.Trainer(
             accelerator=config.accelerator,
@@ -690,11 +695,13 @@ def train(config: TrainConfig) -> dict[str, Any]:
             log_every_n_steps=10,
             limit_train_batches=config.limit_train_batches,
             limit_val_batches=config.limit_val_batches,
+            **_validation_cadence(config),
             use_distributed_sampler=False,
             deterministic=False,
         )
         datamodule = StreamingData(config, task, data, net.recipe)
         trainer.fit(module, datamodule=datamodule, ckpt_path=last if config.resume else None)
+    train_cpu_seconds = cpu_seconds() - cpu_started
     if not trainer.is_global_zero:
         return {"rank": trainer.global_rank}
     best = (
@@ -732,9 +739,23 @@ def train(config: TrainConfig) -> dict[str, Any]:
             trainer.early_stopping_callback and trainer.early_stopping_callback.stopped_epoch
         ),
         "seconds": round(time.monotonic() - started, 1),
+        "train_cpu_seconds": round(train_cpu_seconds, 1),
         "weights": str(run_dir / WEIGHTS_FILE),
         "predictions": predictions,
     }
+
+
+def _validation_cadence(config: TrainConfig) -> dict[str, Any]:
+    """Trainer arguments: once per epoch, or every `val_every_minutes` of wall time across epochs."""
+    if config.val_every_minutes is None:
+        return {}
+    return {"val_check_interval": timedelta(minutes=config.val_every_minutes), "check_val_every_n_epoch": None}
+
+
+def cpu_seconds() -> float:
+    """User + system CPU-seconds of this process and its finished children (the data workers)."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
 def _epochs_run(run_dir: Path) -> int:
@@ -751,9 +772,8 @@ def _export_model(
     run_dir: Path, module: TaskModule, config: TrainConfig, task: Task, extra: dict[str, Any]
 ) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    tmp = run_dir / f".{WEIGHTS_FILE}.tmp"
-    save_file(state, str(tmp))
-    os.replace(tmp, run_dir / WEIGHTS_FILE)
+    with atomic_path(run_dir / WEIGHTS_FILE) as tmp:
+        save_file(state, str(tmp))
     info = {
         "model": config.model,
         "task": task.name,
@@ -821,9 +841,8 @@ def _write_predictions(run_dir: Path, module: TaskModule, task: Task, data: _Dat
         }
         arrays.update({k: test.meta[k][positions] for k in META_FIELDS})
         path = out_dir / f"{name}.npz"
-        tmp = out_dir / f".{name}.tmp.npz"
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp, tmp.open("wb") as f:
+            np.savez_compressed(f, **arrays)
         paths[name] = str(path)
     return paths
 

@@ -75,6 +75,51 @@ def test_em_showers_are_wider_per_plane_than_muon_tracks():
     assert muons < 2.0  # a track is 1–2 cells wide per plane
 
 
+def test_shower_hits_are_mostly_faint_around_a_bright_core():
+    """Real displays: shower hits sit at ≈ 0.1–0.2 of the view's brightest pixel, track hits near half."""
+    def median_over_max(maps):
+        ratios = [np.median(v[v > 0]) / v.max() for v in maps.reshape(-1, 100, 80) if (v > 0).sum() >= 5]
+        return np.median(ratios)
+
+    electrons = median_over_max(render(det.CHANNEL_NUE_CC, det.MODE_QE, 6.0)[0])
+    muons = median_over_max(render(det.CHANNEL_NUMU_CC, det.MODE_QE, 2.0)[0])
+    assert 0.1 <= electrons <= 0.3
+    assert muons > 1.5 * electrons
+
+
+def test_electron_showers_have_a_halo_beyond_a_moliere_radius():
+    """The lateral profile has a tail (Grindhammer form): ≈ 10–30 % of the energy lies beyond 1 R_M,
+    and a shower's energy keeps coming in pieces (sub-showers), not one smooth blob."""
+    cfg = SimConfig()
+    params = det.pack_params(cfg)
+    np.random.seed(3)
+    outside = []
+    for _ in range(100):
+        stack = np.zeros((det.MAX_PARTICLES, 9))
+        det._push(stack, 0, det.ELECTRON, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0)
+        buf_e = np.zeros((2, det.BUF_ROWS, det.BUF_COLS))
+        buf_pe = np.zeros_like(buf_e)
+        bbox = np.array([det.BUF_ROWS, -1, det.BUF_COLS, -1] * 2)
+        det._shower(stack, 0, buf_e, buf_pe, bbox, np.array([0.0, 0.0, 1000.0]), params, True)
+        cells = buf_e.sum(axis=1)  # (view, cell)
+        centre = (np.arange(det.BUF_COLS) - det.COL_VERTEX + 0.5) * cfg.cell_width_cm
+        outside.append(cells[:, np.abs(centre) > cfg.moliere_radius_cm].sum() / cells.sum())
+    assert 0.1 <= np.mean(outside) <= 0.3
+
+
+def test_hadronic_interactions_leave_slow_nuclear_protons():
+    """A 1 GeV pion interacting inelastically breaks the nucleus: slow protons (tens of MeV) appear."""
+    np.random.seed(4)
+    slow = []
+    for _ in range(300):
+        stack = np.zeros((det.MAX_PARTICLES, 9))
+        n = det._hadronic_interaction(stack, 0, det.PION, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+        kinds, kinetic = stack[:n, 0].astype(int), stack[:n, 1]
+        slow.append(((kinds == det.PROTON) & (kinetic < 0.06)).sum())
+        assert kinetic.sum() <= 1.0  # energy is not created
+    assert 0.5 < np.mean(slow) < 2.0
+
+
 def shower_depth_profile(kind: int, energy_gev: float, n: int = 200) -> np.ndarray:
     """Energy-weighted mean depth (cm) of the deposits of n showers started at the origin along z."""
     cfg = SimConfig()

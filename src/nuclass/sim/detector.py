@@ -53,7 +53,7 @@ SLICE_ROWS_BEFORE_VERTEX = 3  # the window may start this many rows upstream of 
 BUF_ROWS = 140
 BUF_COLS = 256
 COL_VERTEX = 128
-MAX_PARTICLES = 600
+MAX_PARTICLES = 1000
 
 
 def pack_params(cfg: SimConfig) -> np.ndarray:
@@ -314,7 +314,15 @@ def _hadronic_interaction(stack, n, kind, kinetic, x, y, z, dx, dy, dz):
             sp = NEUTRON if np.random.random() < 0.5 else PROTON
             n = _push(stack, n, sp, 0.4 * kinetic * np.random.random(), x, y, z, px, py, pz, 0.0)
         return n
-    # inelastic: 1 + Poisson(T/0.8 GeV) secondaries share ≈ 75 % of the energy (the rest: binding, nuclear)
+    # inelastic: the struck nucleus breaks up, evaporating slow protons (a few tens of MeV each: bright
+    # dots at the interaction point) and neutrons, and binds a share of the energy
+    n_frag = np.random.poisson(1.0 + min(kinetic, 2.0))
+    for _ in range(n_frag):
+        fx, fy, fz = _isotropic()
+        sp = PROTON if np.random.random() < 0.5 else NEUTRON
+        n = _push(stack, n, sp, min(-0.03 * math.log(1.0 - np.random.random()), 0.05 * kinetic), x, y, z,
+                  fx, fy, fz, 0.0)
+    # 1 + Poisson(T/0.8 GeV) secondaries share ≈ 75 % of the energy (the rest: the nucleus, binding)
     n_sec = 1 + np.random.poisson(kinetic / 0.8)
     weights = np.empty(n_sec + 1)
     for k in range(n_sec + 1):
@@ -357,9 +365,9 @@ def _transport_neutron(stack, n, i, P):
 
 @njit(cache=True)
 def _shower(stack, i, buf_e, buf_pe, bbox, vtx, P, fluct_tmax):
-    """An EM shower: energy spots with a gamma-law longitudinal profile (t_max ≈ ln(E/Ec) ∓ 0.5 X0,
-    fluctuating shower to shower) and an exponential lateral spread of ≈ 0.45 Molière radii that widens
-    with depth. Photons first travel an exponential conversion gap of 9/7 X0."""
+    """An EM shower as a few sub-showers: the first generations of hard bremsstrahlung and pair
+    production hand the energy to photons that travel before they convert, so real showers are clumpy
+    and start in pieces. A photon primary first travels its own exponential gap of 9/7 X0."""
     kind = int(stack[i, 0])
     e_mev = stack[i, 1] * 1000.0
     x, y, z = stack[i, 2], stack[i, 3], stack[i, 4]
@@ -370,7 +378,33 @@ def _shower(stack, i, buf_e, buf_pe, bbox, vtx, P, fluct_tmax):
         x += gap * dx
         y += gap * dy
         z += gap * dz
-    c = -0.5 if kind == ELECTRON else 0.5
+    # hard photons radiated in the first radiation lengths: more of them at higher energy
+    n_sub = 1 + np.random.poisson(0.4 * math.log(max(e_mev / P[P_EC], 1.0)))
+    weights = np.empty(n_sub)
+    for k in range(n_sub):
+        weights[k] = -math.log(1.0 - np.random.random())
+    total = weights.sum()
+    electron_like = kind == ELECTRON
+    for k in range(n_sub):
+        share = e_mev * weights[k] / total
+        if k == 0:
+            _shower_spots(buf_e, buf_pe, bbox, vtx, P, share, x, y, z, dx, dy, dz, electron_like, fluct_tmax)
+            continue
+        # emitted after ≈ 1 X0 of the parent's path, converts after 9/7 X0 more, within a few degrees
+        depth = -x0 * math.log(1.0 - np.random.random()) - 9.0 / 7.0 * x0 * math.log(1.0 - np.random.random())
+        sx, sy, sz = _deflect(dx, dy, dz, abs(np.random.normal(0.0, 0.05)))
+        _shower_spots(buf_e, buf_pe, bbox, vtx, P, share, x + depth * sx, y + depth * sy, z + depth * sz,
+                      sx, sy, sz, False, fluct_tmax)
+
+
+@njit(cache=True)
+def _shower_spots(buf_e, buf_pe, bbox, vtx, P, e_mev, x, y, z, dx, dy, dz, electron_like, fluct_tmax):
+    """Energy spots of one (sub-)shower: a gamma-law longitudinal profile (t_max ≈ ln(E/Ec) ∓ 0.5 X0,
+    fluctuating shower to shower) and a two-component lateral profile f(r) ∝ r R² / (r² + R²)² (the
+    Grindhammer form): a narrow core and a halo of about a Molière radius made by soft photons, whose
+    share grows past the shower maximum."""
+    x0 = P[P_X0]
+    c = -0.5 if electron_like else 0.5
     tmax = max(0.3, math.log(max(e_mev, 1.0) / P[P_EC]) + c)
     if fluct_tmax:
         tmax *= math.exp(np.random.normal(0.0, 0.25))
@@ -383,8 +417,13 @@ def _shower(stack, i, buf_e, buf_pe, bbox, vtx, P, fluct_tmax):
     for _ in range(n_spots):
         t = np.random.gamma(a, 1.0 / b)
         depth = t * x0
-        widen = 0.4 + 0.6 * min(t / tmax, 2.5)
-        r = -0.45 * rm * widen * math.log(1.0 - np.random.random())
+        tau = min(t / tmax, 3.0)
+        if np.random.random() < 0.85 - 0.12 * tau:
+            radius = (0.1 + 0.15 * tau) * rm  # core
+        else:
+            radius = (0.6 + 0.35 * tau) * rm  # halo
+        u = np.random.random()
+        r = min(radius * math.sqrt(u / (1.0 - u)), 4.0 * rm)
         phi = 2.0 * math.pi * np.random.random()
         cr, sr = r * math.cos(phi), r * math.sin(phi)
         sx = x + depth * dx + cr * e1x + sr * e2x
