@@ -122,6 +122,8 @@ def main() -> None:
     parser.add_argument("--num-workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per training process")
     parser.add_argument("--max-events-per-file", type=int, default=None)
+    parser.add_argument("--val-every-minutes", type=float, default=None,
+                        help="Validate every this many minutes (all models; default: once per epoch).")
     parser.add_argument("--sequential", action="store_true", help="One model after the other, here.")
     parser.add_argument("--out", type=Path, default=None, help="Keep the runs here (default: a temp dir).")
     parser.add_argument("--markdown", type=Path, default=None, help="Append the tables to this file.")
@@ -135,7 +137,8 @@ def main() -> None:
             TrainConfig(task=task_name, data=tuple(args.data), out=str(out / f"{task_name}-{name}"),
                         model=name, max_minutes=args.max_minutes, seed=args.seed,
                         num_workers=args.num_workers, threads=args.threads,
-                        max_events_per_file=args.max_events_per_file, progress=False)
+                        max_events_per_file=args.max_events_per_file, progress=False,
+                        val_every_minutes=args.val_every_minutes)
             for name in args.models
         ]
         load = os.getloadavg()[0]

@@ -21,6 +21,7 @@ from nuclass.cli import app
 from nuclass.errors import ConfigError
 from nuclass.io import read_truth
 from nuclass.labels import TASKS
+from nuclass.models import create_model
 from nuclass.train import TrainConfig, load_config, predict_files, train
 
 NUCLASS = str(Path(sys.executable).with_name("nuclass"))
@@ -51,7 +52,8 @@ def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp
     resolved = TrainConfig.from_dict(yaml.safe_load((run / "config.yaml").read_text()))
     assert resolved.to_dict() == summary["config"]
     assert 0 < summary["train_cpu_seconds"] < 2 * os.cpu_count() * summary["seconds"] + 5
-    assert resolved.balance == ("undersample" if task.is_classification else "none")
+    recipe_balance = create_model(MODEL_FOR_TASK[task_name], task).recipe.balance or "undersample"
+    assert resolved.balance == (recipe_balance if task.is_classification else "none")
     assert resolved.batch_size == 16 and resolved.patience is not None
     split = json.loads((run / "split.json").read_text())
     assert sorted(split["train"] + split["val"] + split["test"]) == sorted(str(p) for p in sim_dir.glob("*.h5"))

@@ -140,7 +140,9 @@ def train(
         typer.Option(min=0.01, help="Validate and checkpoint every this many minutes (default: every epoch)."),
     ] = None,
     balance: Annotated[
-        BalanceChoice | None, typer.Option(help="Class balance (default: undersample; none for regression).")
+        BalanceChoice | None,
+        typer.Option(help="Class balance (default: the model's — undersample for the seeds' networks, "
+                     "sampler for cvn; none for regression)."),
     ] = None,
     seed: Annotated[
         int | None, typer.Option(help="Seed of the split, the balancing, the weights and the shuffling.")

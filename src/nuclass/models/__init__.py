@@ -42,6 +42,7 @@ class Recipe:
     min_lr: float = 1e-5
     pixel_transform: str = "div255"
     mirror_x: bool = False  # training augmentation: mirror the x–z view (see StreamingDataset)
+    balance: str | None = None  # classification tasks' default balance (None: undersample, as the seeds)
 
 
 # name -> module that registers it on import; models registered elsewhere are added by register_model.

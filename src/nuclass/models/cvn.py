@@ -8,7 +8,8 @@ first steps; global average + max pooling keep the head small whatever the event
 window. Pixels enter as log1p(charge) / ln 256 in [0, 1], which keeps the Bragg peaks and shower cores
 from drowning the minimum-ionising tracks; the head also gets each view's total charge (the calorimetric
 energy, which convolutions of log1p pixels cannot sum). Training mirrors the x–z view of half the
-events (x → −x is a symmetry of beam and detector): twice the distinct images against overfitting.
+events (x → −x is a symmetry of beam and detector): twice the distinct images against overfitting;
+predictions average each event with its mirror image.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class CVN(nn.Module):
             scheduler="cosine",
             pixel_transform="log1p",
             mirror_x=True,
+            balance="sampler",
         )
 
     def features(self, maps: torch.Tensor) -> torch.Tensor:
@@ -121,7 +123,13 @@ class CVN(nn.Module):
         return torch.cat([fmap.mean(dim=(2, 3)), fmap.amax(dim=(2, 3)), torch.log1p(charge) / 10], dim=1)
 
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(maps))
+        """Outputs (B, n_outputs). In eval mode, the mean over the event and its x-mirror image (the
+        symmetry training uses), which removes the network's residual left–right bias for free."""
+        out = self.head(self.features(maps))
+        if self.training:
+            return out
+        mirrored = torch.cat([maps[:, :1].flip(-1), maps[:, 1:]], dim=1)
+        return 0.5 * (out + self.head(self.features(mirrored)))
 
 
 register_model("cvn")(CVN)
