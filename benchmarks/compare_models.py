@@ -96,13 +96,14 @@ def table(task: Task, rows: list[dict]) -> str:
     keys = ("resolution", "mse") if task.kind == "regression" else ("balanced_accuracy", "roc_auc")
     names = {"balanced_accuracy": "bal. acc.", "roc_auc": "ROC AUC", "resolution": "resolution", "mse": "MSE"}
     header = [f"{s} test: {names[k]}" for s in ("balanced", "natural") for k in keys]
-    lines = ["| task | model | parameters | events seen | CPU s training | CPU s total | epochs | "
+    lines = ["| task | model | parameters | training events | events seen | CPU s training | CPU s total | epochs | "
              + " | ".join(header) + " |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in header) + " |"]
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in header) + " |"]
     for r in rows:
         s = r["summary"]
         values = [f"{r[t][k]:.4f}" for t in ("balanced", "natural") for k in keys]
-        lines.append(f"| {task.name} | {r['model']} | {s['n_parameters']:,} | {r['events_seen']:,} | "
+        lines.append(f"| {task.name} | {r['model']} | {s['n_parameters']:,} | {s['n_events']['train']:,} | "
+                     f"{r['events_seen']:,} | "
                      f"{r['train_cpu_seconds']:.0f} | {r['cpu_seconds']:.0f} | {s['epochs_run']} | "
                      + " | ".join(values) + " |")
     return "\n".join(lines)
@@ -148,7 +149,7 @@ def main() -> None:
         text = (f"task {task_name}: {len(args.models)} models trained {mode}, {args.max_minutes:g} min each, "
                 f"{args.threads} torch thread(s) + {args.num_workers} data worker(s) per model, "
                 f"seed {args.seed}, load average {load:.1f} at start, {os.getloadavg()[0]:.1f} at the end; "
-                f"events train {n['train']:,}, test natural {n['test_natural']:,}, "
+                f"test events natural {n['test_natural']:,}, "
                 f"balanced {n['test_balanced']:,}; runs in {out}\n\n" + table(task, rows) + "\n")
         print("\n" + text, flush=True)
         if args.markdown:
