@@ -520,7 +520,7 @@ class EpochMetrics(pl.Callback):
     validation), val_*, lr, seconds.
 
     Placed before the checkpoint callback, so the row is on disk before the checkpoint; a resumed
-    run first drops the rows of the epochs it repeats.
+    run first drops the rows of the steps it repeats.
     """
 
     def __init__(self, path: Path) -> None:
@@ -535,9 +535,9 @@ class EpochMetrics(pl.Callback):
             return list(csv.DictReader(f))
 
     def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        # after a resume, current_epoch is the first epoch this run trains
+        # after a resume, global_step is the checkpoint's: rows of later validations are redone
         if trainer.is_global_zero and self.path.is_file():
-            _write_csv(self.path, [r for r in self._rows() if int(r["epoch"]) < trainer.current_epoch])
+            _write_csv(self.path, [r for r in self._rows() if int(r["step"]) <= trainer.global_step])
 
     def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         self.loss_sum, self.loss_n = 0.0, 0
