@@ -148,12 +148,8 @@ def _write_config(path: Path, **values) -> Path:
     return path
 
 
-@pytest.mark.slow
-def test_resume_after_sigkill_reaches_the_same_final_epoch(sim_dir: Path, tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    config = _write_config(tmp_path / "c.yaml", max_epochs=4, batch_size=16, max_events_per_file=150, patience=10)
-    command = [NUCLASS, "train", "--task", "energy", "--model", "seed-multiview", "--data", str(sim_dir),
-               "--out", str(run), "--config", str(config)]
+def _kill_at_first_checkpoint(command: list[str], run: Path) -> None:
+    """Start a training run and SIGKILL it as soon as its first last.ckpt exists."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     last = run / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 120
@@ -162,6 +158,15 @@ def test_resume_after_sigkill_reaches_the_same_final_epoch(sim_dir: Path, tmp_pa
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_reaches_the_same_final_epoch(sim_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    config = _write_config(tmp_path / "c.yaml", max_epochs=4, batch_size=16, max_events_per_file=150, patience=10)
+    command = [NUCLASS, "train", "--task", "energy", "--model", "seed-multiview", "--data", str(sim_dir),
+               "--out", str(run), "--config", str(config)]
+    _kill_at_first_checkpoint(command, run)
     done = [int(r["epoch"]) for r in _rows(run / "metrics.csv")]
     assert done and max(done) < 3  # killed mid-run
     assert not (run / "model.safetensors").exists()
@@ -171,6 +176,23 @@ def test_resume_after_sigkill_reaches_the_same_final_epoch(sim_dir: Path, tmp_pa
     assert [int(r["epoch"]) for r in _rows(run / "metrics.csv")] == [0, 1, 2, 3]
     assert json.loads((run / "model.json").read_text())["epochs_run"] == 4
     assert "4 epochs" in resumed.stdout
+
+
+@pytest.mark.slow
+def test_resume_with_time_based_validation_keeps_one_row_per_step(sim_dir: Path, tmp_path: Path) -> None:
+    """Checkpoints written mid-epoch (validation every few ms) resume to the same final epoch, and
+    metrics.csv never holds a step twice."""
+    run = tmp_path / "run"
+    config = _write_config(tmp_path / "c.yaml", max_epochs=3, batch_size=16, max_events_per_file=150,
+                           patience=50, val_every_minutes=0.002)
+    command = [NUCLASS, "train", "--task", "numu-cc", "--model", "seed-multiview", "--data", str(sim_dir),
+               "--out", str(run), "--config", str(config)]
+    _kill_at_first_checkpoint(command, run)
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    steps = [int(r["step"]) for r in _rows(run / "metrics.csv")]
+    assert steps == sorted(set(steps)) and len(steps) > 3
+    assert json.loads((run / "model.json").read_text())["epochs_run"] == 3
 
 
 @pytest.mark.slow

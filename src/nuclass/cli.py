@@ -137,7 +137,7 @@ def train(
     max_minutes: Annotated[float | None, typer.Option(min=0.01, help="Wall-time budget in minutes.")] = None,
     val_every_minutes: Annotated[
         float | None,
-        typer.Option(min=0.01, help="Validate and checkpoint every this many minutes (default: every epoch)."),
+        typer.Option(min=0.01, help="Validate and checkpoint every this many minutes (default: each epoch)."),
     ] = None,
     balance: Annotated[
         BalanceChoice | None,

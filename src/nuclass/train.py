@@ -753,7 +753,8 @@ def _validation_cadence(config: TrainConfig) -> dict[str, Any]:
     """Trainer arguments: once per epoch, or every `val_every_minutes` of wall time across epochs."""
     if config.val_every_minutes is None:
         return {}
-    return {"val_check_interval": timedelta(minutes=config.val_every_minutes), "check_val_every_n_epoch": None}
+    interval = timedelta(minutes=config.val_every_minutes)
+    return {"val_check_interval": interval, "check_val_every_n_epoch": None}
 
 
 def cpu_seconds() -> float:
