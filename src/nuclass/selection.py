@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -229,20 +229,19 @@ class _Parser:
         return node
 
     def or_expr(self) -> Node:
-        items = [self.and_expr()]
-        while self.peek() == ("keyword", "or"):
-            self.take()
-            items.append(self.and_expr())
-        flat = [leaf for item in items for leaf in (item.items if isinstance(item, Or) else (item,))]
-        return flat[0] if len(flat) == 1 else Or(tuple(flat))
+        return self._chain("or", self.and_expr, Or)
 
     def and_expr(self) -> Node:
-        items = [self.not_expr()]
-        while self.peek() == ("keyword", "and"):
+        return self._chain("and", self.not_expr, And)
+
+    def _chain(self, keyword: str, operand: Callable[[], Node], kind: type[And] | type[Or]) -> Node:
+        """operand (keyword operand)*, flattened into one `kind` node (or the single operand)."""
+        items = [operand()]
+        while self.peek() == ("keyword", keyword):
             self.take()
-            items.append(self.not_expr())
-        flat = [leaf for item in items for leaf in (item.items if isinstance(item, And) else (item,))]
-        return flat[0] if len(flat) == 1 else And(tuple(flat))
+            items.append(operand())
+        flat = [leaf for item in items for leaf in (item.items if isinstance(item, kind) else (item,))]
+        return flat[0] if len(flat) == 1 else kind(tuple(flat))
 
     def not_expr(self) -> Node:
         kind, value = self.peek()

@@ -540,7 +540,6 @@ class EpochMetrics(pl.Callback):
             _write_csv(self.path, [r for r in self._rows() if int(r["step"]) <= trainer.global_step])
 
     def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        self.loss_sum, self.loss_n = 0.0, 0
         trainer.datamodule.train_set.epoch = trainer.current_epoch  # the next iterator's shuffle
 
     def on_train_batch_end(

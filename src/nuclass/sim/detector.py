@@ -120,6 +120,15 @@ def _boost(px, py, pz, e, bx, by, bz):
     return px + f * bx, py + f * by, pz + f * bz, gamma * (e + bp)
 
 
+@njit(cache=True)
+def _random_shares(n):
+    """n fractions summing to 1, uniform on the simplex (normalised exponential draws)."""
+    weights = np.empty(n)
+    for k in range(n):
+        weights[k] = -math.log(1.0 - np.random.random())
+    return weights / weights.sum()
+
+
 # ----------------------------------------------------------------------------------------------------
 # The particle stack
 # ----------------------------------------------------------------------------------------------------
@@ -322,15 +331,10 @@ def _hadronic_interaction(stack, n, kind, kinetic, x, y, z, dx, dy, dz):
         sp = PROTON if np.random.random() < 0.5 else NEUTRON
         n = _push(stack, n, sp, min(-0.03 * math.log(1.0 - np.random.random()), 0.05 * kinetic), x, y, z,
                   fx, fy, fz, 0.0)
-    # 1 + Poisson(T/0.8 GeV) secondaries share ≈ 75 % of the energy (the rest: the nucleus, binding)
-    n_sec = 1 + np.random.poisson(kinetic / 0.8)
-    weights = np.empty(n_sec + 1)
-    for k in range(n_sec + 1):
-        weights[k] = -math.log(1.0 - np.random.random())
-    total = weights.sum()
-    budget = 0.75 * kinetic
-    for k in range(n_sec + 1):
-        share = budget * weights[k] / total
+    # the leading particle and 1 + Poisson(T/0.8 GeV) secondaries share ≈ 75 % of the energy (the rest:
+    # the nucleus, binding)
+    shares = 0.75 * kinetic * _random_shares(2 + np.random.poisson(kinetic / 0.8))
+    for k, share in enumerate(shares):
         spread = min(1.2, 0.25 / math.sqrt(max(share, 0.02)))
         px, py, pz = _deflect(dx, dy, dz, abs(np.random.normal(0.0, spread)))
         if k == 0:
@@ -379,17 +383,9 @@ def _shower(stack, i, buf_e, buf_pe, bbox, vtx, P, fluct_tmax):
         y += gap * dy
         z += gap * dz
     # hard photons radiated in the first radiation lengths: more of them at higher energy
-    n_sub = 1 + np.random.poisson(0.4 * math.log(max(e_mev / P[P_EC], 1.0)))
-    weights = np.empty(n_sub)
-    for k in range(n_sub):
-        weights[k] = -math.log(1.0 - np.random.random())
-    total = weights.sum()
-    electron_like = kind == ELECTRON
-    for k in range(n_sub):
-        share = e_mev * weights[k] / total
-        if k == 0:
-            _shower_spots(buf_e, buf_pe, bbox, vtx, P, share, x, y, z, dx, dy, dz, electron_like, fluct_tmax)
-            continue
+    shares = e_mev * _random_shares(1 + np.random.poisson(0.4 * math.log(max(e_mev / P[P_EC], 1.0))))
+    _shower_spots(buf_e, buf_pe, bbox, vtx, P, shares[0], x, y, z, dx, dy, dz, kind == ELECTRON, fluct_tmax)
+    for share in shares[1:]:
         # emitted after ≈ 1 X0 of the parent's path, converts after 9/7 X0 more, within a few degrees
         depth = -x0 * math.log(1.0 - np.random.random()) - 9.0 / 7.0 * x0 * math.log(1.0 - np.random.random())
         sx, sy, sz = _deflect(dx, dy, dz, abs(np.random.normal(0.0, 0.05)))
