@@ -201,8 +201,10 @@ def _resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
         raise ConfigError(f"balance '{balance}' needs classes; task '{task.name}' is a regression (use none)")
     if not config.data:
         raise ConfigError("no data: give --data with files or directories")
-    if config.max_minutes is not None and config.max_minutes <= 0:
-        raise ConfigError(f"max_minutes must be > 0, got {config.max_minutes}")
+    for name in ("max_minutes", "val_every_minutes"):
+        value = getattr(config, name)
+        if value is not None and value <= 0:
+            raise ConfigError(f"{name} must be > 0, got {value}")
     for name in (
         "max_epochs",
         "batch_size",
