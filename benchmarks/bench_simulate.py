@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from nuclass.sim import simulate_events, simulate_files
 from nuclass.sim import detector as det
+from nuclass.sim import simulate_events, simulate_files
 from nuclass.sim.config import SimConfig
 
 
@@ -49,7 +49,8 @@ def main() -> None:
         simulate_events(args.events, seed=rep)
         best_cpu = max(best_cpu, args.events / (time.process_time() - t_cpu))
         best_wall = max(best_wall, args.events / (time.perf_counter() - t_wall))
-    print(f"| simulate_events, one core | {best_cpu:,.0f} events per CPU-second | {best_wall:,.0f} events/s wall |")
+    print(f"| simulate_events, one core | {best_cpu:,.0f} events per CPU-second "
+          f"| {best_wall:,.0f} events/s wall |")
     for name, rate in per_channel(1000):
         print(f"| {name} only | {rate:,.0f} events per CPU-second | |")
     with tempfile.TemporaryDirectory() as tmp:

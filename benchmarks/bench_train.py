@@ -72,7 +72,8 @@ def network_speed(files: list[Path], threads: int, steps: int = 6) -> list[dict]
             for _ in range(3):
                 module(x_all)
             infer_rate = 3 * len(x_all) / (time.perf_counter() - start)
-        rows.append({"model": name, "threads": threads, "parameters": sum(p.numel() for p in module.net.parameters()),
+        rows.append({"model": name, "threads": threads,
+                     "parameters": sum(p.numel() for p in module.net.parameters()),
                      "batch": recipe.batch_size, "train_ev_s": train_rate, "infer_ev_s": infer_rate})
     return rows
 
@@ -140,8 +141,8 @@ def main() -> None:
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
         for threads in (1, 2):
             for r in network_speed(files, threads):
-                print(f"| {r['model']} | {r['parameters']:,} | {threads} | {r['batch']} | {r['train_ev_s']:,.0f} "
-                      f"| {r['infer_ev_s']:,.0f} |", flush=True)
+                print(f"| {r['model']} | {r['parameters']:,} | {threads} | {r['batch']} "
+                      f"| {r['train_ev_s']:,.0f} | {r['infer_ev_s']:,.0f} |", flush=True)
         stream = stream_speed(files[: min(4, len(files))])
         print(f"\nstreaming dataset, one shuffled epoch, main process: {stream['events']:,} events at "
               f"{stream['ev_s']:,.0f} events/s\n")

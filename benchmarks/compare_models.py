@@ -96,9 +96,10 @@ def table(task: Task, rows: list[dict]) -> str:
     keys = ("resolution", "mse") if task.kind == "regression" else ("balanced_accuracy", "roc_auc")
     names = {"balanced_accuracy": "bal. acc.", "roc_auc": "ROC AUC", "resolution": "resolution", "mse": "MSE"}
     header = [f"{s} test: {names[k]}" for s in ("balanced", "natural") for k in keys]
-    columns = ["task", "model", "parameters", "training events", "events seen", "CPU s training", "CPU s total",
-               "epochs", *header]
-    lines = ["| " + " | ".join(columns) + " |", "| --- | --- | " + " | ".join("---:" for _ in columns[2:]) + " |"]
+    columns = ["task", "model", "parameters", "training events", "events seen", "CPU s training",
+               "CPU s total", "epochs", *header]
+    lines = ["| " + " | ".join(columns) + " |",
+             "| --- | --- | " + " | ".join("---:" for _ in columns[2:]) + " |"]
     for r in rows:
         s = r["summary"]
         values = [f"{r[t][k]:.4f}" for t in ("balanced", "natural") for k in keys]

@@ -39,7 +39,8 @@ def main() -> None:
     import matplotlib.image as mpimg
     import matplotlib.pyplot as plt
 
-    events = simulate_events(4000, seed=args.seed, config=SimConfig.from_yaml(args.config) if args.config else None)
+    events = simulate_events(4000, seed=args.seed,
+                             config=SimConfig.from_yaml(args.config) if args.config else None)
     rng = np.random.default_rng(args.seed)
     ncols = 1 + 2 * args.per_class
     fig, axes = plt.subplots(len(PAIRS), ncols, figsize=(3.2 * ncols, 2.6 * len(PAIRS)),
@@ -58,8 +59,8 @@ def main() -> None:
                 ax.imshow(events.maps[i, view].T, cmap="viridis", aspect="auto", vmin=0,
                           vmax=max(1, events.maps[i].max()))
                 m = events.meta
-                ax.set_title(f"sim {Interaction(m['interaction'][i]).name} {m['nuenergy'][i]:.1f} GeV, view {view}",
-                             fontsize=8)
+                ax.set_title(f"sim {Interaction(m['interaction'][i]).name} {m['nuenergy'][i]:.1f} GeV, "
+                             f"view {view}", fontsize=8)
                 ax.tick_params(labelsize=6)
     fig.tight_layout()
     fig.savefig(args.out, dpi=90)

@@ -22,7 +22,8 @@ def make_events(n: int, seed: int = 0) -> Events:
 def _placeholder_events(n: int, seed: int) -> Events:
     """Valid-format events with a track whose length depends on the energy (until the simulator lands)."""
     rng = np.random.default_rng(seed)
-    interaction = rng.choice([0, 1, 2, 3, 4, 5, 6, 7, 13, 15], size=n, p=[0.12, 0.19, 0.54, 0.03, 0.002, 0.003, 0.005, 0.002, 0.099, 0.009])
+    interaction = rng.choice([0, 1, 2, 3, 4, 5, 6, 7, 13, 15], size=n,
+                             p=[0.12, 0.19, 0.54, 0.03, 0.002, 0.003, 0.005, 0.002, 0.099, 0.009])
     nuenergy = rng.lognormal(2.0, 0.8, n).astype(np.float32)
     lepenergy = (nuenergy * rng.uniform(0.1, 0.9, n)).astype(np.float32)
     nuenergy[interaction == 15] = 0

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_events
 from typer.testing import CliRunner
 
+from conftest import make_events
 from nuclass.cli import app
 from nuclass.io import read_truth, write_file
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_events
 
+from conftest import make_events
 from nuclass.data import (
     StreamingDataset,
     build_index,
@@ -41,7 +41,8 @@ def _files(n: int) -> list[Path]:
     return [Path(f"neutrino{k}.h5") for k in range(1, n + 1)]
 
 
-@pytest.mark.parametrize(("n", "sizes"), [(3, (1, 1, 1)), (4, (2, 1, 1)), (10, (8, 1, 1)), (200, (160, 20, 20))])
+@pytest.mark.parametrize(("n", "sizes"),
+                         [(3, (1, 1, 1)), (4, (2, 1, 1)), (10, (8, 1, 1)), (200, (160, 20, 20))])
 def test_split_by_file_rule(n: int, sizes: tuple[int, int, int]) -> None:
     split = split_files(_files(n), seed=3)
     assert (len(split["train"]), len(split["val"]), len(split["test"])) == sizes
@@ -92,7 +93,7 @@ def test_class_and_sampling_weights() -> None:
 
 def test_index_drops_what_each_task_leaves_out(odd_file: Path) -> None:
     truth = read_truth(odd_file)
-    for name, task in TASKS.items():
+    for task in TASKS.values():
         index = build_index([odd_file], task)
         mask, target = task.labels(truth)
         assert np.array_equal(index.row, np.flatnonzero(mask))

@@ -31,7 +31,7 @@ def _batch(task_name: str, n: int = 6, seed: int = 0) -> tuple[torch.Tensor, tor
 
 
 def _without_dropout(module: torch.nn.Module) -> torch.nn.Module:
-    """Training mode (batch norm on batch statistics) with dropout off: a deterministic loss on a fixed batch."""
+    """Training mode (batch norm on batch stats) with dropout off: a deterministic loss on a fixed batch."""
     module.train()
     for layer in module.modules():
         if isinstance(layer, torch.nn.Dropout):
@@ -107,7 +107,8 @@ def test_seed_2ch_stacks_views_as_channels() -> None:
 
 def test_recipes_follow_design() -> None:
     multiview = create_model("seed-multiview", "numu-cc").recipe
-    assert (multiview.optimizer, multiview.batch_size, multiview.max_epochs, multiview.patience) == ("adam", 64, 50, 5)
+    assert ((multiview.optimizer, multiview.batch_size, multiview.max_epochs, multiview.patience)
+            == ("adam", 64, 50, 5))
     regression = create_model("seed-multiview", "energy").recipe
     assert (regression.optimizer, regression.batch_size) == ("rmsprop", 32)
     two_channel = create_model("seed-2ch", "numu-cc").recipe

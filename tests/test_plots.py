@@ -6,8 +6,8 @@ import struct
 
 import numpy as np
 import pytest
-from conftest import make_events
 
+from conftest import make_events
 from nuclass.errors import ConfigError
 from nuclass.io import Events, read_file
 from nuclass.plots import CHARGE_LABEL, class_distributions, display_event, display_grid, event_caption

@@ -1,4 +1,4 @@
-"""Training runs end to end: a smoke train per task, the run directory, resume after SIGKILL, 2-process DDP."""
+"""Training runs end to end: a smoke run per task, the run directory, resume after SIGKILL, 2-process DDP."""
 
 from __future__ import annotations
 
@@ -41,13 +41,13 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp_path: Path) -> None:
     task = TASKS[task_name]
     run = tmp_path / "run"
-    config = load_config("tiny", task=task_name, model=MODEL_FOR_TASK[task_name], data=[str(sim_dir)], out=str(run),
-                         **SMOKE)
+    config = load_config("tiny", task=task_name, model=MODEL_FOR_TASK[task_name], data=[str(sim_dir)],
+                         out=str(run), **SMOKE)
     summary = train(config)
 
-    for name in ("config.yaml", "split.json", "metrics.csv", "versions.json", "model.json", "model.safetensors",
-                 "checkpoints/best.ckpt", "checkpoints/last.ckpt", "predictions/natural.npz",
-                 "predictions/balanced.npz"):
+    for name in ("config.yaml", "split.json", "metrics.csv", "versions.json", "model.json",
+                 "model.safetensors", "checkpoints/best.ckpt", "checkpoints/last.ckpt",
+                 "predictions/natural.npz", "predictions/balanced.npz"):
         assert (run / name).is_file(), name
     resolved = TrainConfig.from_dict(yaml.safe_load((run / "config.yaml").read_text()))
     assert resolved.to_dict() == summary["config"]
@@ -56,7 +56,8 @@ def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp
     assert resolved.balance == (recipe_balance if task.is_classification else "none")
     assert resolved.batch_size == 16 and resolved.patience is not None
     split = json.loads((run / "split.json").read_text())
-    assert sorted(split["train"] + split["val"] + split["test"]) == sorted(str(p) for p in sim_dir.glob("*.h5"))
+    assert (sorted(split["train"] + split["val"] + split["test"])
+            == sorted(str(p) for p in sim_dir.glob("*.h5")))
     assert (len(split["train"]), len(split["val"]), len(split["test"])) == (2, 1, 1)
     rows = _rows(run / "metrics.csv")
     assert [r["epoch"] for r in rows] == ["0"] and np.isfinite(float(rows[0]["val_loss"]))
@@ -139,7 +140,8 @@ def test_bad_choices_fail_before_training(sim_dir: Path, tmp_path: Path) -> None
 
 
 def test_cli_bad_selection_exits_2(sim_dir: Path) -> None:
-    result = CliRunner().invoke(app, ["train", "--task", "numu-cc", "--data", str(sim_dir), "--signal", "numu"])
+    result = CliRunner().invoke(app, ["train", "--task", "numu-cc", "--data", str(sim_dir),
+                                      "--signal", "numu"])
     assert result.exit_code == 2 and "unknown field or name 'numu'" in result.output
 
 
@@ -163,7 +165,8 @@ def _kill_at_first_checkpoint(command: list[str], run: Path) -> None:
 @pytest.mark.slow
 def test_resume_after_sigkill_reaches_the_same_final_epoch(sim_dir: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    config = _write_config(tmp_path / "c.yaml", max_epochs=4, batch_size=16, max_events_per_file=150, patience=10)
+    config = _write_config(tmp_path / "c.yaml", max_epochs=4, batch_size=16, max_events_per_file=150,
+                           patience=10)
     command = [NUCLASS, "train", "--task", "energy", "--model", "seed-multiview", "--data", str(sim_dir),
                "--out", str(run), "--config", str(config)]
     _kill_at_first_checkpoint(command, run)
@@ -198,9 +201,10 @@ def test_resume_with_time_based_validation_keeps_one_row_per_step(sim_dir: Path,
 @pytest.mark.slow
 def test_two_process_ddp_on_cpu(sim_dir: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    config = _write_config(tmp_path / "c.yaml", max_epochs=1, batch_size=8, max_events_per_file=60, accelerator="cpu")
-    command = [NUCLASS, "train", "--task", "y", "--model", "seed-multiview", "--data", str(sim_dir), "--out", str(run),
-               "--config", str(config), "--devices", "2", "--strategy", "ddp"]
+    config = _write_config(tmp_path / "c.yaml", max_epochs=1, batch_size=8, max_events_per_file=60,
+                           accelerator="cpu")
+    command = [NUCLASS, "train", "--task", "y", "--model", "seed-multiview", "--data", str(sim_dir),
+               "--out", str(run), "--config", str(config), "--devices", "2", "--strategy", "ddp"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     n_train = int(result.stdout.split("events train ")[1].split(",")[0])

@@ -176,7 +176,8 @@ def train(
     from nuclass.selection import EventSelection
 
     EventSelection(where, signal, background)  # a bad expression fails here, before torch loads
-    from nuclass.train import CONFIG_FILE, load_config, train as run_training
+    from nuclass.train import CONFIG_FILE, load_config
+    from nuclass.train import train as run_training
 
     options = {
         "task": task.value if task else None,
@@ -213,8 +214,8 @@ def train(
         n = summary["n_events"]
         print(
             f"{summary['model']} on {summary['task']}: {summary['epochs_run']} epochs, best val loss "
-            f"{summary['best_val_loss']:.4g}; events train {n['train']}, val {n['val']}, test {n['test_natural']} "
-            f"(balanced {n['test_balanced']}); run in {summary['run_dir']}"
+            f"{summary['best_val_loss']:.4g}; events train {n['train']}, val {n['val']}, "
+            f"test {n['test_natural']} (balanced {n['test_balanced']}); run in {summary['run_dir']}"
         )
         if summary["selection"]:
             print("selection: " + "; ".join(f"{k} {v}" for k, v in summary["selection"].items()))

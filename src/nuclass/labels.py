@@ -71,7 +71,7 @@ N_FINALSTATES = len(FinalState)  # 50 valid codes, 0..49
 
 
 def final_state_code(flavour: np.ndarray, n_tracks: np.ndarray, n_showers: np.ndarray) -> np.ndarray:
-    """FinalState code from flavour (0 νμ CC, 1 νe CC, 2 NC) and visible track and shower counts (capped at 3)."""
+    """FinalState code from flavour (0 νμ CC, 1 νe CC, 2 NC) and visible track/shower counts (capped at 3)."""
     return 16 * np.asarray(flavour) + 4 * np.minimum(n_tracks, 3) + np.minimum(n_showers, 3)
 
 
@@ -199,7 +199,9 @@ TASKS: dict[str, Task] = {
             "y = lepenergy / nuenergy (the seeds' definition; inelasticity is 1 − y)",
             ("y",),
             _positive_energy,
-            lambda m: np.asarray(m["lepenergy"], dtype=np.float64) / np.asarray(m["nuenergy"], dtype=np.float64),
+            lambda m: (
+                np.asarray(m["lepenergy"], dtype=np.float64) / np.asarray(m["nuenergy"], dtype=np.float64)
+            ),
         ),
     )
 }

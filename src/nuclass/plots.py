@@ -218,7 +218,8 @@ def class_distributions(meta: Mapping[str, np.ndarray], out: str | os.PathLike, 
     bars.set_xlim(0.7, counts.max() * 8)
     for y, count in zip(ypos, counts, strict=True):
         share = 100 * count / n
-        bars.text(count * 1.1, y, f"{count:,} ({share:.{1 if share >= 1 else 2}f} %)", va="center", fontsize=8)
+        bars.text(count * 1.1, y, f"{count:,} ({share:.{1 if share >= 1 else 2}f} %)", va="center",
+                  fontsize=8)
     bars.set_xlabel("events")
     bars.set_title(f"interaction ({n:,} events)", fontsize=10)
 

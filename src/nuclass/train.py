@@ -137,7 +137,8 @@ class TrainConfig:
             if float in allowed and isinstance(value, int) and not isinstance(value, bool):
                 values[name] = value = float(value)
             ok = any(
-                value is None if t is type(None) else isinstance(value, typing.get_origin(t) or t) for t in allowed
+                value is None if t is type(None) else isinstance(value, typing.get_origin(t) or t)
+                for t in allowed
             )
             if not ok or (isinstance(value, bool) and bool not in allowed):
                 expected = " or ".join(getattr(t, "__name__", str(t)) for t in allowed)
@@ -469,7 +470,7 @@ def _set_threads(config: TrainConfig) -> None:
 
 
 def _worker_init(_: int) -> None:
-    """Data workers decompress and normalise with numpy: one torch thread each leaves the cores to training."""
+    """Data workers decompress and normalise in numpy: one torch thread each leaves the cores to training."""
     torch.set_num_threads(1)
 
 
@@ -563,7 +564,7 @@ class EpochMetrics(pl.Callback):
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Checkpoints written to a temporary name and renamed, so a SIGKILL never leaves a truncated last.ckpt."""
+    """Checkpoints written to a temporary name and renamed, so SIGKILL never leaves a truncated last.ckpt."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
         with atomic_path(path) as tmp:
@@ -612,7 +613,8 @@ def _quiet_lightning() -> Iterator[None]:
             r".*Checkpoint directory .* exists and is not empty.*",
             r".*The number of training batches .* is smaller than the logging interval.*",
             r".*LeafSpec.*is deprecated.*",
-            r".*IterableDataset.*has `__len__` defined.*",  # each worker reads its own batches (see StreamingDataset)
+            # each worker reads its own batches (see StreamingDataset)
+            r".*IterableDataset.*has `__len__` defined.*",
         ):
             warnings.filterwarnings("ignore", message=message)
         try:

@@ -41,7 +41,8 @@ def test_muon_range_per_gev_matches_csda():
         distance += step
     assert distance == pytest.approx(475, rel=0.08)
     assert det._dedx_mev_cm(0.3, det.MASS[det.MU]) == pytest.approx(2.0, abs=0.25)  # near minimum ionising
-    assert det._dedx_mev_cm(0.02, det.MASS[det.PROTON]) > 10 * det._dedx_mev_cm(1.0, det.MASS[det.MU])  # Bragg
+    assert (det._dedx_mev_cm(0.02, det.MASS[det.PROTON])
+            > 10 * det._dedx_mev_cm(1.0, det.MASS[det.MU]))  # Bragg
 
 
 def test_muon_track_length_grows_with_energy():

@@ -47,8 +47,8 @@ def test_cli_writes_files_the_seed_notebooks_read(tmp_path):
 def test_cli_rejects_a_bad_config_with_one_line(tmp_path):
     bad = tmp_path / "sim.yaml"
     bad.write_text("row_depth: 13.3\n")
-    done = subprocess.run([*NUCLASS, "simulate", str(tmp_path / "x"), "--files", "1", "--events-per-file", "5",
-                           "--config", str(bad)], capture_output=True, text=True)
+    done = subprocess.run([*NUCLASS, "simulate", str(tmp_path / "x"), "--files", "1",
+                           "--events-per-file", "5", "--config", str(bad)], capture_output=True, text=True)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "row_depth" in lines[0] and "row_depth_cm" in lines[0]

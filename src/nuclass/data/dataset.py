@@ -54,7 +54,8 @@ class EventIndex:
         """The events at `positions` (integer indices into this index)."""
         meta = None if self.meta is None else {k: v[positions] for k, v in self.meta.items()}
         return EventIndex(
-            self.files, self.file_id[positions], self.row[positions], self.target[positions], self.chunk_events, meta
+            self.files, self.file_id[positions], self.row[positions], self.target[positions],
+            self.chunk_events, meta
         )
 
 
@@ -178,7 +179,9 @@ class StreamingDataset(torch.utils.data.IterableDataset):
         super().__init__()
         self.mirror_x = mirror_x
         self.index, self.task_name = index, task.name
-        self.pixel_transform, self.batch_size, self.shuffle, self.seed = pixel_transform, batch_size, shuffle, seed
+        self.pixel_transform, self.batch_size, self.shuffle, self.seed = (
+            pixel_transform, batch_size, shuffle, seed
+        )
         self.buffer_events = max(batch_size, buffer_events - buffer_events % batch_size)
         self.draw_weights = draw_weights
         self.rank, self.world, self.epoch = 0, 1, 0

@@ -53,7 +53,9 @@ def split_files(
     """
     n = len(files)
     if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise ConfigError(f"val and test fractions must be in (0, 1) and sum below 1, got {val_fraction}, {test_fraction}")
+        raise ConfigError(
+            f"val and test fractions must be in (0, 1) and sum below 1, got {val_fraction}, {test_fraction}"
+        )
     if n < 3:
         raise ConfigError(f"splits are by file: need at least 3 files (train, val, test), got {n}")
     n_test = max(1, math.floor(n * test_fraction + 0.5))

@@ -17,7 +17,7 @@ def _div255(maps: np.ndarray) -> np.ndarray:
 
 
 def _log1p(maps: np.ndarray) -> np.ndarray:
-    """ln(1 + charge) / ln 256 in [0, 1]: compresses Bragg peaks and shower cores, keeps faint hits visible."""
+    """ln(1 + charge) / ln 256 in [0, 1]: compresses Bragg peaks and shower cores, faint hits stay visible."""
     table = (np.log1p(np.arange(256, dtype=np.float64)) / _LOG_256).astype(np.float32)
     return table[maps]
 

@@ -46,7 +46,8 @@ class Recipe:
 
 
 # name -> module that registers it on import; models registered elsewhere are added by register_model.
-_BUILTIN = {"cvn": "nuclass.models.cvn", "seed-multiview": "nuclass.models.baselines", "seed-2ch": "nuclass.models.baselines"}
+_BUILTIN = {"cvn": "nuclass.models.cvn", "seed-multiview": "nuclass.models.baselines",
+            "seed-2ch": "nuclass.models.baselines"}
 _REGISTRY: dict[str, Callable[[Task], Any]] = {}
 
 

@@ -110,7 +110,8 @@ class SeedTwoChannel(nn.Module):
             nn.Linear(128, task.n_outputs),  # -> (B, n_outputs)
         )
         _keras_init(self)
-        self.recipe = Recipe(optimizer="adam", batch_size=64, max_epochs=100, patience=10, scheduler="plateau")
+        self.recipe = Recipe(optimizer="adam", batch_size=64, max_epochs=100, patience=10,
+                             scheduler="plateau")
 
     def features(self, maps: torch.Tensor) -> torch.Tensor:
         """(B, 2, 100, 80) -> (B, 32000)."""

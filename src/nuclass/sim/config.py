@@ -73,7 +73,7 @@ class SimConfig:
     pion_interaction_length_cm: float = 90.0  # (approx.)
     proton_interaction_length_cm: float = 85.0  # (approx.)
     neutron_scatter_length_cm: float = 70.0  # mean path between visible n–p recoils (approx.)
-    active_fraction: float = 0.70  # energy deposited in scintillator rather than PVC (derived: 62.8 % by mass)
+    active_fraction: float = 0.70  # energy deposited in scintillator, not in PVC (derived: 62.8 % by mass)
     birks_cm_per_mev: float = 0.01  # Birks' constant for liquid scintillator (approx.)
 
     # --- response ---
@@ -82,18 +82,21 @@ class SimConfig:
     attenuation_long_cm: float = 1200.0
     attenuation_short_weight: float = 0.3
     threshold_pe: float = 12.0  # pixel threshold in photo-electrons (calibrated)
-    adc_per_mev: float = 4.0  # 8-bit scale: a MIP row near 80 of 255, Bragg peaks and shower cores saturate (calibrated)
+    # 8-bit scale: a MIP row near 80 of 255, Bragg peaks and shower cores saturate (calibrated)
+    adc_per_mev: float = 4.0
     noise_hits_per_view: float = 0.3  # CVN maps hold the slice's hits only (source)
 
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         if len(self.spectrum_gev) != len(self.spectrum_cdf) or np.any(np.diff(self.spectrum_cdf) < 0):
-            raise ConfigError("spectrum_gev and spectrum_cdf must have equal lengths and a rising CDF from 0 to 1")
+            raise ConfigError(
+                "spectrum_gev and spectrum_cdf must have equal lengths and a rising CDF from 0 to 1"
+            )
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> SimConfig:
-        """Defaults overridden by the keys of a YAML mapping; unknown keys raise ConfigError listing the valid ones."""
+        """Defaults overridden by a YAML mapping; unknown keys raise ConfigError listing the valid ones."""
         import yaml
 
         try:
@@ -107,7 +110,9 @@ class SimConfig:
         valid = {f.name for f in dataclasses.fields(cls) if f.name != "extra"}
         unknown = sorted(set(data) - valid)
         if unknown:
-            raise ConfigError(f"{source}: unknown simulator keys {unknown}; valid keys: {', '.join(sorted(valid))}")
+            raise ConfigError(
+                f"{source}: unknown simulator keys {unknown}; valid keys: {', '.join(sorted(valid))}"
+            )
         data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**data)
 

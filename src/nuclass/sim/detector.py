@@ -235,7 +235,7 @@ def _dedx_mev_cm(kinetic, mass):
 # ----------------------------------------------------------------------------------------------------
 @njit(cache=True)
 def _transport_charged(stack, n, i, buf_e, buf_pe, bbox, vtx, P):
-    """Step a muon, proton or charged pion until it stops, interacts, decays or leaves; returns the stack size."""
+    """Step a muon, proton or charged pion until it stops, interacts, decays or leaves; returns stack size."""
     kind = int(stack[i, 0])
     kinetic = stack[i, 1]
     x, y, z = stack[i, 2], stack[i, 3], stack[i, 4]

@@ -47,7 +47,8 @@ def nue_probability(energy: np.ndarray, cfg: SimConfig) -> np.ndarray:
 def _sample_channels(energy, rng, cfg):
     u = rng.random(len(energy))
     p_nue = nue_probability(energy, cfg)
-    edges = np.cumsum(np.stack([p_nue, np.full_like(p_nue, cfg.share_nc), np.full_like(p_nue, cfg.share_other15),
+    edges = np.cumsum(np.stack([p_nue, np.full_like(p_nue, cfg.share_nc),
+                                np.full_like(p_nue, cfg.share_other15),
                                 np.full_like(p_nue, cfg.share_cosmic)]), axis=0)
     channel = np.full(len(energy), det.CHANNEL_NUMU_CC)
     channel[u < edges[3]] = det.CHANNEL_COSMIC
@@ -76,7 +77,10 @@ def _interaction_codes(channel, mode):
 
 
 def _final_states(channel, anti, tracks, showers):
-    """NOvA finalstate and finalstateprong from what is visible; ν̄ CC, code 15 → kOtherFS, cosmics → kCosmicFS."""
+    """NOvA finalstate and finalstateprong from what is visible.
+
+    ν̄ CC, code 15 → kOtherFS, cosmics → kCosmicFS.
+    """
     flavour = np.select([channel == det.CHANNEL_NUMU_CC, channel == det.CHANNEL_NUE_CC], [0, 1], 2)
     fs = final_state_code(flavour, tracks, showers)
     prong = 4 * flavour + np.minimum(tracks + showers, 3)
