@@ -110,6 +110,20 @@ def test_time_based_validation_checks_within_an_epoch(sim_dir: Path, tmp_path: P
     assert len({r["train_loss"] for r in rows}) == 4
 
 
+def test_plateau_schedule_steps_once_per_validation(sim_dir: Path, tmp_path: Path) -> None:
+    """seed-2ch's plateau schedule with validation less often than epochs: it steps at each validation
+    only, not at epoch ends without a fresh val_loss (Lightning would raise at the first), and a run
+    ended by max_epochs still validates and keeps its final weights."""
+    run = tmp_path / "run"
+    config = load_config("tiny", task="numu-cc", model="seed-2ch", data=[str(sim_dir)], out=str(run),
+                         threads=1, max_epochs=3, patience=50, val_every_minutes=60)
+    train(config)
+    rows = _rows(run / "metrics.csv")
+    assert len(rows) == 1 and rows[0]["epoch"] == "2"  # only the validation that ends the budget
+    state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["lr_schedulers"][0]
+    assert state["last_epoch"] == 1 and state["best"] == pytest.approx(float(rows[0]["val_loss"]))
+
+
 def test_config_keys_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown training config key\(s\) epochs; valid keys: task, data"):
         TrainConfig.from_dict({"epochs": 3})

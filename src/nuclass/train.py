@@ -440,11 +440,18 @@ class TaskModule(pl.LightningModule):
                 patience=recipe.plateau_patience,
                 min_lr=recipe.min_lr,
             )
-            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": "val_loss"}}
+            # stepped by PlateauPerValidation; strict=False: an epoch may end before any validation
+            schedule = {"scheduler": plateau, "monitor": "val_loss", "strict": False}
+            return {"optimizer": optimizer, "lr_scheduler": schedule}
         if recipe.scheduler == "cosine":
             cosine = torch.optim.lr_scheduler.LambdaLR(optimizer, self._cosine_factor)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": cosine, "interval": "step"}}
         raise ConfigError(f"unknown scheduler '{recipe.scheduler}'; valid: none, plateau, cosine")
+
+    def lr_scheduler_step(self, scheduler: Any, metric: Any) -> None:
+        """Lightning's scheduler call: cosine steps here, a plateau at validations (PlateauPerValidation)."""
+        if not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step()
 
     def _cosine_factor(self, step: int) -> float:
         """Linear warm-up (200 steps or 5 % of the budget, whichever is shorter), then cosine decay over the
@@ -563,6 +570,33 @@ class EpochMetrics(pl.Callback):
         self.loss_sum, self.loss_n = 0.0, 0  # the next row's train_loss covers the batches since this one
 
 
+class PlateauPerValidation(pl.Callback):
+    """Steps a ReduceLROnPlateau schedule with each validation's val_loss, so that its patience counts
+    validations, as early stopping's does: with --val-every-minutes an epoch may hold several validations
+    or none, and stepping at epoch ends would miss the first or count a stale loss again."""
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        val_loss = trainer.callback_metrics.get("val_loss")
+        if trainer.sanity_checking or val_loss is None:
+            return
+        for config in trainer.lr_scheduler_configs:
+            if isinstance(config.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                config.scheduler.step(float(val_loss))
+
+
+class ValidateLastBatch(pl.Callback):
+    """With time-based validation, the last batch of the last epoch asks Lightning to stop, which makes it
+    validate (and checkpoint) once more: a run that ends by max_epochs keeps its final weights, as one that
+    ends by its time budget does."""
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        last_epoch = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
+        if last_epoch and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            trainer.should_stop = True
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints written to a temporary name and renamed, so SIGKILL never leaves a truncated last.ckpt."""
 
@@ -571,7 +605,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, tmp, storage_options)
 
 
-def _callbacks(run_dir: Path, patience: int, progress: bool) -> tuple[list[pl.Callback], ModelCheckpoint]:
+def _callbacks(
+    run_dir: Path, patience: int, progress: bool, time_based: bool
+) -> tuple[list[pl.Callback], ModelCheckpoint]:
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best",
@@ -583,10 +619,13 @@ def _callbacks(run_dir: Path, patience: int, progress: bool) -> tuple[list[pl.Ca
         save_on_train_epoch_end=False,  # after each validation, per epoch or per time interval
     )
     callbacks = [
-        EpochMetrics(run_dir / METRICS_FILE),
+        EpochMetrics(run_dir / METRICS_FILE),  # before the plateau step: a row shows the lr it trained at
+        PlateauPerValidation(),
         checkpoint,
         EarlyStopping(monitor="val_loss", mode="min", patience=patience, check_on_train_epoch_end=False),
     ]
+    if time_based:
+        callbacks.append(ValidateLastBatch())
     if progress:
         callbacks.append(RichProgressBar())
     return callbacks, checkpoint
@@ -613,6 +652,8 @@ def _quiet_lightning() -> Iterator[None]:
             r".*Checkpoint directory .* exists and is not empty.*",
             r".*The number of training batches .* is smaller than the logging interval.*",
             r".*LeafSpec.*is deprecated.*",
+            # an epoch ended before any validation: PlateauPerValidation steps the plateau instead
+            r".*ReduceLROnPlateau conditioned on metric val_loss which is not available.*",
             # each worker reads its own batches (see StreamingDataset)
             r".*IterableDataset.*has `__len__` defined.*",
         ):
@@ -684,7 +725,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
         y = np.asarray(task.to_network(data.train.target), dtype=np.float64)
         stats = (float(y.mean()), float(y.std()) or 1.0)
     module = TaskModule(net, task.name, config, data.class_weights, stats)
-    callbacks, checkpoint = _callbacks(run_dir, config.patience, config.progress)
+    callbacks, checkpoint = _callbacks(
+        run_dir, config.patience, config.progress, time_based=config.val_every_minutes is not None
+    )
     started, cpu_started = time.monotonic(), cpu_seconds()
     with _quiet_lightning():
         trainer = pl.Trainer(
