@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from nuclass.errors import ConfigError
 from nuclass.io import read_truth
 from nuclass.labels import TASKS
 from nuclass.models import create_model
-from nuclass.train import TrainConfig, load_config, predict_files, train
+from nuclass.train import SharedValidationClock, TrainConfig, load_config, predict_files, train
 
 NUCLASS = str(Path(sys.executable).with_name("nuclass"))
 # One thread per process: on a shared machine OpenMP threads waiting for busy cores are far slower.
@@ -226,3 +227,36 @@ def test_two_process_ddp_on_cpu(sim_dir: Path, tmp_path: Path) -> None:
     # each of the 2 ranks ran half of the training events: steps = ceil((N // 2) / batch)
     assert int(rows[-1]["step"]) == -(-(n_train // 2) // 8)
     assert (run / "model.safetensors").is_file() and (run / "predictions" / "natural.npz").is_file()
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+@pytest.mark.parametrize("rank_zero_due", [True, False])
+def test_ranks_validate_when_rank_zero_says(rank: int, rank_zero_due: bool) -> None:
+    """Whatever a rank's own clock says (here the opposite), after SharedValidationClock Lightning's check
+    (now − last validation ≥ interval) gives the answer rank 0 broadcast, on every rank."""
+    clock = SharedValidationClock()
+    clock.last_validation = time.monotonic() - (3600.0 if rank_zero_due else 0.0)
+    trainer = SimpleNamespace(_val_check_time_interval=60.0, world_size=2, global_rank=rank,
+                              _last_val_time=time.monotonic() - (0.0 if rank_zero_due else 3600.0),
+                              strategy=SimpleNamespace(broadcast=lambda obj, src=0: obj if rank == 0 else
+                                                       rank_zero_due))
+    clock.on_train_batch_end(trainer, None, None, None, 0)
+    assert (time.monotonic() - trainer._last_val_time >= 60.0) is rank_zero_due
+
+
+@pytest.mark.slow
+def test_two_process_ddp_with_time_based_validation(sim_dir: Path, tmp_path: Path) -> None:
+    """Both ranks validate at the same steps: left to their own clocks they parted ways within a few
+    batches and waited for each other forever (the subprocess timeout is the failure)."""
+    run = tmp_path / "run"
+    config = _write_config(tmp_path / "c.yaml", max_epochs=4, batch_size=8, max_events_per_file=150,
+                           accelerator="cpu", val_every_minutes=0.001, limit_val_batches=2, patience=100)
+    command = [NUCLASS, "train", "--task", "y", "--model", "seed-multiview", "--data", str(sim_dir),
+               "--out", str(run), "--config", str(config), "--devices", "2", "--strategy", "ddp"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    n_train = int(result.stdout.split("events train ")[1].split(",")[0])
+    rows = _rows(run / "metrics.csv")
+    steps = [int(r["step"]) for r in rows]
+    assert len(rows) > 3 and steps == sorted(set(steps))  # several validations, one row each
+    assert rows[-1]["epoch"] == "3" and steps[-1] == 4 * -(-(n_train // 2) // 8)  # the last one ends it

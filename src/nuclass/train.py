@@ -597,6 +597,31 @@ class ValidateLastBatch(pl.Callback):
             trainer.should_stop = True
 
 
+class SharedValidationClock(pl.Callback):
+    """DDP with time-based validation: Lightning 2.6 reads each process's own clock after each batch to
+    decide when to validate, and ranks that decide differently wait for each other forever (seen with 2
+    processes on CPU). Here rank 0 decides from its clock, broadcasts, and every rank's Lightning clock is
+    set so that its check gives that answer."""
+
+    def __init__(self) -> None:
+        self.last_validation = time.monotonic()
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.last_validation = time.monotonic()
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.last_validation = time.monotonic()
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        interval = trainer._val_check_time_interval  # seconds, from val_check_interval=timedelta(...)
+        if interval is None or trainer.world_size < 2:
+            return
+        due = trainer.strategy.broadcast(time.monotonic() - self.last_validation >= interval, src=0)
+        trainer._last_val_time = -math.inf if due else math.inf  # Lightning: now − this ≥ interval
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints written to a temporary name and renamed, so SIGKILL never leaves a truncated last.ckpt."""
 
@@ -625,7 +650,7 @@ def _callbacks(
         EarlyStopping(monitor="val_loss", mode="min", patience=patience, check_on_train_epoch_end=False),
     ]
     if time_based:
-        callbacks.append(ValidateLastBatch())
+        callbacks += [ValidateLastBatch(), SharedValidationClock()]
     if progress:
         callbacks.append(RichProgressBar())
     return callbacks, checkpoint
@@ -652,6 +677,8 @@ def _quiet_lightning() -> Iterator[None]:
             r".*Checkpoint directory .* exists and is not empty.*",
             r".*The number of training batches .* is smaller than the logging interval.*",
             r".*LeafSpec.*is deprecated.*",
+            # DDP: each rank's epoch train loss is its own shard's (metrics.csv: rank 0's); no per-step sync
+            r".*It is recommended to use `self.log\('train_(loss|acc|mae)', \.\.\., sync_dist=True\)`.*",
             # an epoch ended before any validation: PlateauPerValidation steps the plateau instead
             r".*ReduceLROnPlateau conditioned on metric val_loss which is not available.*",
             # each worker reads its own batches (see StreamingDataset)
