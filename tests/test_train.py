@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -213,16 +214,21 @@ def test_resume_with_time_based_validation_keeps_one_row_per_step(sim_dir: Path,
     assert json.loads((run / "model.json").read_text())["epochs_run"] == 3
 
 
+def _train_ddp(sim_dir: Path, tmp_path: Path, **config: Any) -> tuple[Path, int]:
+    """Train seed-multiview on y with 2 processes (gloo on CPU), batch 8; (run dir, training events)."""
+    run = tmp_path / "run"
+    config_file = _write_config(tmp_path / "c.yaml", batch_size=8, accelerator="cpu", **config)
+    command = [NUCLASS, "train", "--task", "y", "--model", "seed-multiview", "--data", str(sim_dir),
+               "--out", str(run), "--config", str(config_file), "--devices", "2", "--strategy", "ddp"]
+    # a timeout is the failure of a run whose processes wait for each other
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    return run, int(result.stdout.split("events train ")[1].split(",")[0])
+
+
 @pytest.mark.slow
 def test_two_process_ddp_on_cpu(sim_dir: Path, tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    config = _write_config(tmp_path / "c.yaml", max_epochs=1, batch_size=8, max_events_per_file=60,
-                           accelerator="cpu")
-    command = [NUCLASS, "train", "--task", "y", "--model", "seed-multiview", "--data", str(sim_dir),
-               "--out", str(run), "--config", str(config), "--devices", "2", "--strategy", "ddp"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    n_train = int(result.stdout.split("events train ")[1].split(",")[0])
+    run, n_train = _train_ddp(sim_dir, tmp_path, max_epochs=1, max_events_per_file=60)
     rows = _rows(run / "metrics.csv")
     # each of the 2 ranks ran half of the training events: steps = ceil((N // 2) / batch)
     assert int(rows[-1]["step"]) == -(-(n_train // 2) // 8)
@@ -247,15 +253,9 @@ def test_ranks_validate_when_rank_zero_says(rank: int, rank_zero_due: bool) -> N
 @pytest.mark.slow
 def test_two_process_ddp_with_time_based_validation(sim_dir: Path, tmp_path: Path) -> None:
     """Both ranks validate at the same steps: left to their own clocks they parted ways within a few
-    batches and waited for each other forever (the subprocess timeout is the failure)."""
-    run = tmp_path / "run"
-    config = _write_config(tmp_path / "c.yaml", max_epochs=4, batch_size=8, max_events_per_file=150,
-                           accelerator="cpu", val_every_minutes=0.001, limit_val_batches=2, patience=100)
-    command = [NUCLASS, "train", "--task", "y", "--model", "seed-multiview", "--data", str(sim_dir),
-               "--out", str(run), "--config", str(config), "--devices", "2", "--strategy", "ddp"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=240)
-    assert result.returncode == 0, result.stderr
-    n_train = int(result.stdout.split("events train ")[1].split(",")[0])
+    batches and waited for each other forever."""
+    run, n_train = _train_ddp(sim_dir, tmp_path, max_epochs=4, max_events_per_file=150, patience=100,
+                              val_every_minutes=0.001, limit_val_batches=2)
     rows = _rows(run / "metrics.csv")
     steps = [int(r["step"]) for r in rows]
     assert len(rows) > 3 and steps == sorted(set(steps))  # several validations, one row each
