@@ -39,8 +39,9 @@ def simulated_files(cache: Path, n_files: int, events_per_file: int) -> list[Pat
     return wanted
 
 
-def network_speed(files: list[Path], threads: int, steps: int = 6) -> list[dict]:
-    """Training and inference events/s per model, on real simulated maps."""
+def network_speed(files: list[Path], threads: int, precision: str = "32-true", steps: int = 6) -> list[dict]:
+    """Training and inference events/s per model, on real simulated maps; precision "bf16-mixed" runs
+    both under bfloat16 autocast, as Lightning's bf16-mixed does."""
     import torch
 
     from nuclass.data import normalise_maps
@@ -57,22 +58,25 @@ def network_speed(files: list[Path], threads: int, steps: int = 6) -> list[dict]
         x_all = torch.from_numpy(normalise_maps(maps, recipe.pixel_transform))
         x, y = x_all[: recipe.batch_size], torch.arange(recipe.batch_size) % 2
         optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
         module.train()
         for step in range(steps + 2):
             if step == 2:  # two warm-up steps (oneDNN primitive creation)
                 start = time.perf_counter()
             optimizer.zero_grad()
-            module._loss(module(x), y).backward()
+            with autocast:
+                out = module(x)
+            module._loss(out.float(), y).backward()
             optimizer.step()
         train_rate = recipe.batch_size * steps / (time.perf_counter() - start)
         module.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast:
             module(x_all)
             start = time.perf_counter()
             for _ in range(3):
                 module(x_all)
             infer_rate = 3 * len(x_all) / (time.perf_counter() - start)
-        rows.append({"model": name, "threads": threads,
+        rows.append({"model": name, "threads": threads, "precision": precision,
                      "parameters": sum(p.numel() for p in module.net.parameters()),
                      "batch": recipe.batch_size, "train_ev_s": train_rate, "infer_ev_s": infer_rate})
     return rows
@@ -130,6 +134,7 @@ def main() -> None:
     parser.add_argument("--events-per-file", type=int, default=1000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "nuclass-bench-train")
     parser.add_argument("--parts", nargs="+", default=["speed", "memory"], choices=["speed", "memory"])
+    parser.add_argument("--precision", nargs="+", default=["32-true"], choices=["32-true", "bf16-mixed"])
     args = parser.parse_args()
 
     files = simulated_files(args.cache, max(args.files), args.events_per_file)
@@ -137,12 +142,13 @@ def main() -> None:
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, load average {load:.1f} at start\n")
 
     if "speed" in args.parts:
-        print("| model | parameters | threads | batch | train events/s | inference events/s |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        print("| model | parameters | threads | precision | batch | train events/s | inference events/s |")
+        print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
         for threads in (1, 2):
-            for r in network_speed(files, threads):
-                print(f"| {r['model']} | {r['parameters']:,} | {threads} | {r['batch']} "
-                      f"| {r['train_ev_s']:,.0f} | {r['infer_ev_s']:,.0f} |", flush=True)
+            for precision in args.precision:
+                for r in network_speed(files, threads, precision):
+                    print(f"| {r['model']} | {r['parameters']:,} | {threads} | {precision} | {r['batch']} "
+                          f"| {r['train_ev_s']:,.0f} | {r['infer_ev_s']:,.0f} |", flush=True)
         stream = stream_speed(files[: min(4, len(files))])
         print(f"\nstreaming dataset, one shuffled epoch, main process: {stream['events']:,} events at "
               f"{stream['ev_s']:,.0f} events/s\n")

@@ -126,6 +126,8 @@ def main() -> None:
     parser.add_argument("--max-events-per-file", type=int, default=None)
     parser.add_argument("--val-every-minutes", type=float, default=None,
                         help="Validate every this many minutes (all models; default: once per epoch).")
+    parser.add_argument("--precision", default="32-true", help="Lightning precision for every model, "
+                        "e.g. bf16-mixed.")
     parser.add_argument("--sequential", action="store_true", help="One model after the other, here.")
     parser.add_argument("--out", type=Path, default=None, help="Keep the runs here (default: a temp dir).")
     parser.add_argument("--markdown", type=Path, default=None, help="Append the tables to this file.")
@@ -140,7 +142,7 @@ def main() -> None:
                         model=name, max_minutes=args.max_minutes, seed=args.seed,
                         num_workers=args.num_workers, threads=args.threads,
                         max_events_per_file=args.max_events_per_file, progress=False,
-                        val_every_minutes=args.val_every_minutes)
+                        val_every_minutes=args.val_every_minutes, precision=args.precision)
             for name in args.models
         ]
         load = os.getloadavg()[0]
@@ -149,6 +151,7 @@ def main() -> None:
         mode = "one after the other" if args.sequential else "concurrently"
         text = (f"task {task_name}: {len(args.models)} models trained {mode}, {args.max_minutes:g} min each, "
                 f"{args.threads} torch thread(s) + {args.num_workers} data worker(s) per model, "
+                f"precision {args.precision}, "
                 f"seed {args.seed}, load average {load:.1f} at start, {os.getloadavg()[0]:.1f} at the end; "
                 f"test events natural {n['test_natural']:,}, "
                 f"balanced {n['test_balanced']:,}; runs in {out}\n\n" + table(task, rows) + "\n")

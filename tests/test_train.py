@@ -24,7 +24,14 @@ from nuclass.errors import ConfigError
 from nuclass.io import read_truth
 from nuclass.labels import TASKS
 from nuclass.models import create_model
-from nuclass.train import SharedValidationClock, TrainConfig, load_config, predict_files, train
+from nuclass.train import (
+    SharedValidationClock,
+    TrainConfig,
+    load_config,
+    load_model,
+    predict_files,
+    train,
+)
 
 NUCLASS = str(Path(sys.executable).with_name("nuclass"))
 # One thread per process: on a shared machine OpenMP threads waiting for busy cores are far slower.
@@ -153,6 +160,21 @@ def test_bad_choices_fail_before_training(sim_dir: Path, tmp_path: Path) -> None
         train(base.replace(data=(str(sim_dir / "neutrino1.h5"), str(sim_dir / "neutrino2.h5"))))
     with pytest.raises(ConfigError, match="nothing to resume"):
         train(base.replace(resume=True))
+    with pytest.raises(ConfigError, match="unknown precision 'fp8'; valid: 32-true, bf16-mixed, 16-mixed"):
+        train(base.replace(precision="fp8"))
+
+
+def test_bf16_mixed_precision_trains_float32_weights(sim_dir: Path, tmp_path: Path) -> None:
+    """bfloat16 autocast: the loss falls as in float32 and the saved weights stay float32."""
+    run = tmp_path / "run"
+    config = load_config("tiny", task="energy", data=[str(sim_dir)], out=str(run), threads=1, max_epochs=3,
+                         precision="bf16-mixed")
+    train(config)
+    losses = [float(r["train_loss"]) for r in _rows(run / "metrics.csv")]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+    module, _, _ = load_model(run)
+    assert {p.dtype for p in module.parameters()} == {torch.float32}
+    assert yaml.safe_load((run / "config.yaml").read_text())["precision"] == "bf16-mixed"
 
 
 def test_cli_bad_selection_exits_2(sim_dir: Path) -> None:

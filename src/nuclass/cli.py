@@ -149,6 +149,11 @@ def train(
     ] = None,
     devices: Annotated[int | None, typer.Option(min=1, help="Processes / GPUs (Lightning devices).")] = None,
     strategy: Annotated[str | None, typer.Option(help="Lightning strategy, e.g. ddp.")] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(help="32-true (default), bf16-mixed (bfloat16 autocast: faster on CPUs with AMX / "
+                     "AVX512-BF16 and recent GPUs) or 16-mixed (GPU)."),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")
     ] = False,
@@ -190,6 +195,7 @@ def train(
         "seed": seed,
         "devices": devices,
         "strategy": strategy,
+        "precision": precision,
         "num_workers": num_workers,
         "batch_size": batch_size,
         "signal": signal,

@@ -63,6 +63,7 @@ __all__ = [
 
 CONFIG_FILE, SPLIT_FILE, METRICS_FILE = "config.yaml", "split.json", "metrics.csv"
 EQUALIZE_FIELDS = ("interaction", "finalstate")
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")  # Lightning's names
 WEIGHTS_FILE, MODEL_FILE, VERSIONS_FILE = "model.safetensors", "model.json", "versions.json"
 
 
@@ -81,6 +82,9 @@ class TrainConfig:
     train on the first N training files of the split only (learning curves; val and test unchanged).
     val_every_minutes: validate (and checkpoint) after this much wall time instead of once per epoch:
     on a CPU an epoch over many files lasts hours. A time budget always ends with a validation.
+    precision: Lightning's; bf16-mixed trains under bfloat16 autocast with float32 weights: on CPUs with
+    AVX512-BF16 / AMX 1.0–1.9× the events per second, depending on the model and the threads
+    (benchmarks/README_train.md); 16-mixed needs a GPU.
     """
 
     task: str = "numu-cc"
@@ -95,6 +99,7 @@ class TrainConfig:
     devices: int = 1
     strategy: str = "auto"
     accelerator: str = "auto"
+    precision: str = "32-true"
     resume: bool = False
     num_workers: int = 1
     batch_size: int | None = None
@@ -219,6 +224,10 @@ def _resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
             raise ConfigError(f"{name} must be ≥ 1, got {value}")
     if config.num_workers < 0:
         raise ConfigError(f"num_workers must be ≥ 0, got {config.num_workers}")
+    if config.precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision '{config.precision}'; valid: {', '.join(PRECISIONS)}")
+    if config.precision == "16-mixed" and not torch.cuda.is_available():
+        raise ConfigError("precision 16-mixed needs a GPU; on a CPU use bf16-mixed")
     _selection(config).check_task(task.name, task.kind)
     if config.equalize_signal is not None:
         if task.kind != "binary" or config.equalize_signal not in EQUALIZE_FIELDS:
@@ -763,6 +772,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             strategy=config.strategy,
             max_epochs=config.max_epochs,
             max_time={"minutes": config.max_minutes} if config.max_minutes else None,
+            precision=config.precision,
             callbacks=callbacks,
             logger=CSVLogger(run_dir, name="logs"),
             plugins=[AtomicCheckpointIO()],
