@@ -25,7 +25,7 @@ from nuclass.io import read_truth
 from nuclass.labels import TASKS
 from nuclass.models import create_model
 from nuclass.train import (
-    SharedValidationClock,
+    TimedValidation,
     TrainConfig,
     load_config,
     load_model,
@@ -260,11 +260,11 @@ def test_two_process_ddp_on_cpu(sim_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("rank", [0, 1])
 @pytest.mark.parametrize("rank_zero_due", [True, False])
 def test_ranks_validate_when_rank_zero_says(rank: int, rank_zero_due: bool) -> None:
-    """Whatever a rank's own clock says (here the opposite), after SharedValidationClock Lightning's check
+    """Whatever a rank's own clock says (here the opposite), after TimedValidation Lightning's check
     (now − last validation ≥ interval) gives the answer rank 0 broadcast, on every rank."""
-    clock = SharedValidationClock()
+    clock = TimedValidation(minutes=1.0)
     clock.last_validation = time.monotonic() - (3600.0 if rank_zero_due else 0.0)
-    trainer = SimpleNamespace(_val_check_time_interval=60.0, world_size=2, global_rank=rank,
+    trainer = SimpleNamespace(max_epochs=None, world_size=2, global_rank=rank,
                               _last_val_time=time.monotonic() - (0.0 if rank_zero_due else 3600.0),
                               strategy=SimpleNamespace(broadcast=lambda obj, src=0: obj if rank == 0 else
                                                        rank_zero_due))

@@ -593,26 +593,15 @@ class PlateauPerValidation(pl.Callback):
                 config.scheduler.step(float(val_loss))
 
 
-class ValidateLastBatch(pl.Callback):
-    """With time-based validation, the last batch of the last epoch asks Lightning to stop, which makes it
-    validate (and checkpoint) once more: a run that ends by max_epochs keeps its final weights, as one that
-    ends by its time budget does."""
+class TimedValidation(pl.Callback):
+    """When to validate under --val-every-minutes, decided here rather than by Lightning 2.6's own check,
+    which (1) reads each process's clock, so that DDP ranks deciding differently waited for each other
+    forever (seen with 2 processes on CPU), and (2) never validates a run that ends by max_epochs between
+    two validations. Rank 0 decides after every batch and broadcasts; every rank's Lightning clock is
+    set so that its check gives that answer, and the last batch of the last epoch is always due."""
 
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        last_epoch = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
-        if last_epoch and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
-            trainer.should_stop = True
-
-
-class SharedValidationClock(pl.Callback):
-    """DDP with time-based validation: Lightning 2.6 reads each process's own clock after each batch to
-    decide when to validate, and ranks that decide differently wait for each other forever (seen with 2
-    processes on CPU). Here rank 0 decides from its clock, broadcasts, and every rank's Lightning clock is
-    set so that its check gives that answer."""
-
-    def __init__(self) -> None:
+    def __init__(self, minutes: float) -> None:
+        self.interval = 60.0 * minutes
         self.last_validation = time.monotonic()
 
     def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
@@ -624,11 +613,11 @@ class SharedValidationClock(pl.Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        interval = trainer._val_check_time_interval  # seconds, from val_check_interval=timedelta(...)
-        if interval is None or trainer.world_size < 2:
-            return
-        due = trainer.strategy.broadcast(time.monotonic() - self.last_validation >= interval, src=0)
-        trainer._last_val_time = -math.inf if due else math.inf  # Lightning: now − this ≥ interval
+        last_epoch = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
+        if last_epoch and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            trainer.should_stop = True  # Lightning validates before stopping
+        due = trainer.strategy.broadcast(time.monotonic() - self.last_validation >= self.interval, src=0)
+        trainer._last_val_time = -math.inf if due else math.inf  # Lightning's check: now − this ≥ interval
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -640,7 +629,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 def _callbacks(
-    run_dir: Path, patience: int, progress: bool, time_based: bool
+    run_dir: Path, patience: int, progress: bool, val_every_minutes: float | None
 ) -> tuple[list[pl.Callback], ModelCheckpoint]:
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
@@ -658,8 +647,8 @@ def _callbacks(
         checkpoint,
         EarlyStopping(monitor="val_loss", mode="min", patience=patience, check_on_train_epoch_end=False),
     ]
-    if time_based:
-        callbacks += [ValidateLastBatch(), SharedValidationClock()]
+    if val_every_minutes is not None:
+        callbacks.append(TimedValidation(val_every_minutes))
     if progress:
         callbacks.append(RichProgressBar())
     return callbacks, checkpoint
@@ -761,9 +750,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         y = np.asarray(task.to_network(data.train.target), dtype=np.float64)
         stats = (float(y.mean()), float(y.std()) or 1.0)
     module = TaskModule(net, task.name, config, data.class_weights, stats)
-    callbacks, checkpoint = _callbacks(
-        run_dir, config.patience, config.progress, time_based=config.val_every_minutes is not None
-    )
+    callbacks, checkpoint = _callbacks(run_dir, config.patience, config.progress, config.val_every_minutes)
     started, cpu_started = time.monotonic(), cpu_seconds()
     with _quiet_lightning():
         trainer = pl.Trainer(
