@@ -134,7 +134,10 @@ def main() -> None:
     parser.add_argument("--events-per-file", type=int, default=1000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "nuclass-bench-train")
     parser.add_argument("--parts", nargs="+", default=["speed", "memory"], choices=["speed", "memory"])
-    parser.add_argument("--precision", nargs="+", default=["32-true"], choices=["32-true", "bf16-mixed"])
+    from nuclass.train import GPU_PRECISIONS, PRECISIONS
+
+    parser.add_argument("--precision", nargs="+", default=["32-true"],
+                        choices=[p for p in PRECISIONS if p not in GPU_PRECISIONS])
     args = parser.parse_args()
 
     files = simulated_files(args.cache, max(args.files), args.events_per_file)

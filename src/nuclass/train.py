@@ -64,6 +64,7 @@ __all__ = [
 CONFIG_FILE, SPLIT_FILE, METRICS_FILE = "config.yaml", "split.json", "metrics.csv"
 EQUALIZE_FIELDS = ("interaction", "finalstate")
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")  # Lightning's names
+GPU_PRECISIONS = ("16-mixed",)  # float16 autocast: GPUs only
 WEIGHTS_FILE, MODEL_FILE, VERSIONS_FILE = "model.safetensors", "model.json", "versions.json"
 
 
@@ -226,8 +227,8 @@ def _resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
         raise ConfigError(f"num_workers must be ≥ 0, got {config.num_workers}")
     if config.precision not in PRECISIONS:
         raise ConfigError(f"unknown precision '{config.precision}'; valid: {', '.join(PRECISIONS)}")
-    if config.precision == "16-mixed" and not torch.cuda.is_available():
-        raise ConfigError("precision 16-mixed needs a GPU; on a CPU use bf16-mixed")
+    if config.precision in GPU_PRECISIONS and not torch.cuda.is_available():
+        raise ConfigError(f"precision {config.precision} needs a GPU; on a CPU use bf16-mixed")
     _selection(config).check_task(task.name, task.kind)
     if config.equalize_signal is not None:
         if task.kind != "binary" or config.equalize_signal not in EQUALIZE_FIELDS:
