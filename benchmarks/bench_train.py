@@ -35,7 +35,7 @@ def simulated_files(cache: Path, n_files: int, events_per_file: int) -> list[Pat
     wanted = [folder / f"neutrino{k}.h5" for k in range(1, n_files + 1)]
     if not all(p.is_file() for p in wanted):
         folder.mkdir(parents=True, exist_ok=True)
-        simulate_files(folder, n_files, events_per_file, seed=0)
+        simulate_files(folder, n_files, events_per_file, seed=0, overwrite=True)
     return wanted
 
 

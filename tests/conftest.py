@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nuclass.io import Events, write_file
+from nuclass.sim import SimConfig
 
 
 def make_events(n: int, seed: int = 0) -> Events:
@@ -54,3 +55,21 @@ def sim_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sim_file(sim_dir) -> Path:
     return sim_dir / "neutrino1.h5"
+
+
+@pytest.fixture(scope="session")
+def bare_config() -> SimConfig:
+    """The ND without the 15-hit cut and without stray hits: single particles read out as they are."""
+    return SimConfig(min_slice_hits=0, pileup_hits_per_plane=0.0)
+
+
+def _lit_rows(maps: np.ndarray) -> np.ndarray:
+    """Per event and view, the index of the last lit row + 1 (the extent in rows): (n, 2)."""
+    rows = (maps > 0).any(axis=-1)
+    return np.where(rows.any(-1), rows.shape[-1] - np.argmax(rows[..., ::-1], axis=-1), 0)
+
+
+@pytest.fixture(scope="session")
+def lit_rows():
+    """The function `_lit_rows`: maps (..., 100, 80) -> the extent of each view in rows."""
+    return _lit_rows

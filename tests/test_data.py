@@ -32,6 +32,7 @@ def odd_file(tmp_path_factory) -> Path:
     events.meta["interaction"][10:20] = 14
     for name in ("nuenergy", "lepenergy"):
         events.meta[name][:10] = 0.0
+        events.meta[name][10:20] = np.maximum(events.meta[name][10:20], 1.0)  # cosmics carry an energy
     path = tmp_path_factory.mktemp("odd") / "neutrino1.h5"
     write_file(path, events, chunk_events=16)
     return path

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from nuclass.errors import NuclassError
+from nuclass.errors import Interrupted, NuclassError
 
 app = typer.Typer(
     help="Classify neutrino interactions in NOvA-style detector images, and measure how well it works.",
@@ -32,6 +32,9 @@ def _command(func):
         except NuclassError as exc:
             print(f"nuclass {func.__name__}: error: {exc}", file=sys.stderr)
             raise typer.Exit(2) from None
+        except Interrupted as exc:
+            print(f"nuclass {func.__name__}: {exc}", file=sys.stderr)
+            raise typer.Exit(130) from None
         except KeyboardInterrupt:
             print(f"nuclass {func.__name__}: interrupted", file=sys.stderr)
             raise typer.Exit(130) from None
@@ -60,15 +63,19 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: all cores).")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML overriding the simulator's defaults.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a data set already in OUT_DIR (once the new one is complete).")] = False,
 ):
-    """Simulate NOvA-like events in exactly the teaching files' format."""
+    """Simulate NOvA near-detector events in exactly the teaching files' format."""
+    from rich.progress import Progress
+
     from nuclass.sim import SimConfig, simulate_files
 
     cfg = SimConfig.from_yaml(config) if config else SimConfig()
-    paths = simulate_files(
-        out_dir, files, events_per_file, seed=seed, config=cfg, workers=workers, progress=True
-    )
-    print(f"wrote {len(paths)} files to {out_dir}")
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"simulating {files} × {events_per_file} events", total=files)
+        paths = simulate_files(out_dir, files, events_per_file, seed=seed, config=cfg, workers=workers,
+                               overwrite=overwrite, on_file=lambda _: bar.advance(task))
+    print(f"wrote {len(paths)} files and simulation.json to {out_dir}")
 
 
 @_command

@@ -108,7 +108,7 @@ def run_demo(
     for config in configs:
         _fresh_run_dir(Path(config.out))
     console.rule(f"[bold]1/4 simulate {files} × {events_per_file:,} events (seed {seed})")
-    data = simulate_files(out / "data", files, events_per_file, seed=seed, workers=workers, progress=True)
+    data = simulate_files(out / "data", files, events_per_file, seed=seed, workers=workers, overwrite=True)
     render_summary(summarise(data, progress=True), console)
 
     summaries = []

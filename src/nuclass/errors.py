@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["NuclassError", "FormatError", "FetchError", "ConfigError"]
+__all__ = ["NuclassError", "FormatError", "FetchError", "ConfigError", "Interrupted"]
 
 
 class NuclassError(Exception):
@@ -38,3 +38,7 @@ class FetchError(NuclassError):
 
 class ConfigError(NuclassError):
     """A bad option, configuration key or selection expression."""
+
+
+class Interrupted(Exception):
+    """Work stopped by Ctrl-C after cleaning up; the message says what is complete. The CLI exits 130."""

@@ -814,7 +814,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             trainer.early_stopping_callback and trainer.early_stopping_callback.stopped_epoch
         ),
         "seconds": round(time.monotonic() - started, 1),
-        "train_cpu_seconds": round(train_cpu_seconds, 1),
+        "train_cpu_seconds": round(train_cpu_seconds, 3),
         "weights": str(run_dir / WEIGHTS_FILE),
         "predictions": predictions,
     }
