@@ -10,10 +10,10 @@ Grammar (case-sensitive, ``and`` binds tighter than ``or``)::
     membership := FIELD ["not"] "in" "(" value ("," value)* ")"
     operand    := FIELD | NUMBER | NAME
 
-FIELD is a truth column of the teaching files (nova_h5.TRUTH_DTYPES) or ``y`` = lepenergy / nuenergy (NaN
-where nuenergy = 0; every comparison with NaN is false except !=). NAME is an Interaction or FinalState name
-(labels.py); alone it means ``interaction == NAME`` or ``finalstate == NAME``, and it may only be compared
-with its own field.
+FIELD is a truth field (labels.truth: a column of the teaching files, or a derived field such as ``y`` =
+lepenergy / nuenergy, NaN where nuenergy = 0; every comparison with NaN is false except !=). NAME is an
+Interaction or FinalState name; alone it means ``interaction == NAME`` or ``finalstate == NAME``, and it may
+only be compared with its own field.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 
 from nuclass.errors import ConfigError
-from nuclass.io.nova_h5 import TRUTH_DTYPES
-from nuclass.labels import FinalState, Interaction
+from nuclass.labels.enums import FinalState, Interaction
+from nuclass.labels.truth import DERIVED_TRUTH, SELECTABLE_FIELDS
 
 __all__ = [
     "FIELDS",
@@ -46,10 +46,10 @@ __all__ = [
     "fields_of",
     "Selection",
     "EventSelection",
+    "describe_selection",
 ]
 
-DERIVED = {"y": ("lepenergy", "nuenergy")}  # derived field -> the columns it is computed from
-FIELDS: tuple[str, ...] = (*TRUTH_DTYPES, *DERIVED)
+FIELDS = SELECTABLE_FIELDS
 _ENUM_OF_FIELD = {"interaction": Interaction, "finalstate": FinalState}
 NAMES: dict[str, tuple[str, int]] = {
     **{m.name: ("interaction", int(m.value)) for m in Interaction},
@@ -349,16 +349,14 @@ def fields_of(node: Node) -> set[str]:
         return set().union(*(fields_of(i) for i in node.items))
     out: set[str] = set()
     for name in names:
-        out.update(DERIVED.get(name, (name,)))
+        out.update(DERIVED_TRUTH[name].needs if name in DERIVED_TRUTH else (name,))
     return out
 
 
 def _column(name: str, truth: Mapping[str, np.ndarray]) -> np.ndarray:
-    if name == "y":
-        lep = np.asarray(_column("lepenergy", truth), dtype=np.float64)
-        nu = np.asarray(_column("nuenergy", truth), dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(nu != 0, lep / np.where(nu != 0, nu, 1.0), np.nan)
+    if name in DERIVED_TRUTH:
+        derived = DERIVED_TRUTH[name]
+        return derived.compute({field: _column(field, truth) for field in derived.needs})
     if name not in truth:
         raise ConfigError(
             f"selection needs truth field '{name}', which the data lacks (it has: {', '.join(truth)})"
@@ -434,6 +432,11 @@ class EventSelection:
     signal: str | None = None
     background: str | None = None
 
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> EventSelection:
+        """The selection set by training settings (a config.yaml mapping or a study variant's keys)."""
+        return cls(*(settings.get(k) for k in ("where", "signal", "background")))
+
     def __post_init__(self) -> None:
         for name in ("where", "signal", "background"):
             text = getattr(self, name)
@@ -480,3 +483,12 @@ class EventSelection:
             if text is not None:
                 out |= fields_of(parse(text))
         return out
+
+
+def describe_selection(settings: Mapping[str, Any]) -> dict[str, str]:
+    """What a run's truth selection is, for metrics.json and study.json: the expressions set, canonical,
+    and `equalize_signal` if set ({} for none)."""
+    out = EventSelection.from_settings(settings).to_dict()
+    if settings.get("equalize_signal"):
+        out["equalize_signal"] = str(settings["equalize_signal"])
+    return out

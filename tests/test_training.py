@@ -24,14 +24,9 @@ from nuclass.errors import ConfigError
 from nuclass.io import read_truth
 from nuclass.labels import TASKS
 from nuclass.models import create_model
-from nuclass.train import (
-    TimedValidation,
-    TrainConfig,
-    load_config,
-    load_model,
-    predict_files,
-    train,
-)
+from nuclass.predict import load_model, predict_files
+from nuclass.training import TrainConfig, load_config, train
+from nuclass.training.callbacks import TimedValidation
 
 NUCLASS = str(Path(sys.executable).with_name("nuclass"))
 # One thread per process: on a shared machine OpenMP threads waiting for busy cores are far slower.
