@@ -48,7 +48,7 @@ def _stats(values: np.ndarray) -> dict[str, float] | None:
 
 
 def _composition(meta: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Event counts and fractions by interaction, flavour, mode and final state (rules from nuclass.labels)."""
+    """Event counts and fractions by interaction, flavour, mode and final state (rules: nuclass.labels)."""
     interaction = np.asarray(meta["interaction"], dtype=np.int64)
     finalstate = np.asarray(meta["finalstate"], dtype=np.int64)
     flavour_names = TASKS["flavour"].class_names

@@ -1,7 +1,7 @@
 """Where nuclass reaches past Lightning's public API, in one place: two loop internals that time-based
 validation needs, and the quieting of tips and warnings that do not apply to streaming CPU runs.
 
-tests/training/test_lightning_adapter.py fails loudly when a Lightning release moves these internals.
+tests/test_lightning_adapter.py fails loudly when a Lightning release moves these internals.
 """
 
 from __future__ import annotations
