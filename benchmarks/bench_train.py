@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--events-per-file", type=int, default=1000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "nuclass-bench-train")
     parser.add_argument("--parts", nargs="+", default=["speed", "memory"], choices=["speed", "memory"])
-    from nuclass.training import GPU_PRECISIONS, PRECISIONS
+    from nuclass.training.config import GPU_PRECISIONS, PRECISIONS
 
     parser.add_argument("--precision", nargs="+", default=["32-true"],
                         choices=[p for p in PRECISIONS if p not in GPU_PRECISIONS])

@@ -138,7 +138,7 @@ def test_train_options_are_checked_against_the_train_config():
     from nuclass.data.balance import BALANCE_METHODS
     from nuclass.labels import TASKS
     from nuclass.models import list_models
-    from nuclass.training import DEFAULTS, TrainConfig
+    from nuclass.training.config import DEFAULTS, TrainConfig
 
     keys = {f.name for f in dataclasses.fields(TrainConfig)}
     command = cli.train.__wrapped__

@@ -13,18 +13,17 @@ import pytest
 import yaml
 
 from nuclass.errors import FormatError
-from nuclass.evaluation import (
+from nuclass.evaluation import evaluate_run
+from nuclass.evaluation.metrics import (
     bias,
     bias_error,
-    dependence_summary,
     efficiency_purity_curve,
-    evaluate_run,
     metrics_for,
     per_event_loss,
-    quantile_edges,
     resolution,
     resolution_error,
 )
+from nuclass.evaluation.truth import dependence_summary, quantile_edges
 from nuclass.io import iter_batches, read_truth
 from nuclass.labels import FinalState, Interaction, get_task
 from nuclass.plots.training import read_training_log

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from nuclass.cli import app
 from nuclass.errors import ConfigError
 from nuclass.labels import get_task
-from nuclass.study import combine_repeats, compare, headline_metrics, list_studies, load_study, plan_variants
+from nuclass.study.compare import combine_repeats, compare, headline_metrics
+from nuclass.study.spec import list_studies, load_study, plan_variants
 
 SEED000_VARIANTS = [
     "baseline",

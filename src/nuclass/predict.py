@@ -4,7 +4,7 @@ write the scores — one batch size and one scoring pass for training, evaluatio
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ from nuclass.atomic import atomic_path
 from nuclass.data.index import META_FIELDS, EventIndex
 from nuclass.data.prepare import PreparedData
 from nuclass.data.transforms import normalise_maps
-from nuclass.errors import ConfigError, FormatError
+from nuclass.errors import ConfigError
 from nuclass.io import Events, expand_paths, iter_batches
 from nuclass.labels import Task, get_task
 from nuclass.labels.truth import ANALYSIS_TRUTH
@@ -30,6 +30,7 @@ __all__ = [
     "predict_files",
     "write_test_predictions",
     "predict_to_h5",
+    "file_index",
 ]
 
 BATCH_SIZE = 256  # events per inference batch, whoever asks
@@ -107,9 +108,9 @@ def write_test_predictions(run: RunDir, network: TaskNetwork, data: PreparedData
     return paths
 
 
-def _source_index(events: Events, index_of: dict[Path, int]) -> int:
-    """Position of the batch's file among the given files (−1 if it has none)."""
-    return index_of.get(Path(events.source).resolve(), -1) if events.source else -1
+def file_index(events: Events, positions: Mapping[Path, int]) -> int:
+    """Position of a batch's file given {resolved path: position} of the files asked for (−1: not there)."""
+    return positions.get(Path(events.source).resolve(), -1) if events.source else -1
 
 
 def predict_to_h5(
@@ -155,20 +156,12 @@ def predict_to_h5(
                 ds[n:] = values
 
             for events, score in predict_files(run.path, paths, batch_size):
-                score = np.asarray(score, dtype=np.float32)
-                if len(score) != len(events):
-                    raise FormatError(
-                        events.source or "predictions",
-                        "score",
-                        f"{len(events)} scores (one per event)",
-                        f"{len(score)}",
-                    )
                 score = task.squeeze_scores(score).astype(np.float32)
                 append("score", score)
                 if task.is_classification:
                     append("predicted_class", task.predicted_class(score))
                 append("evt", np.asarray(events.meta["evt"]))
-                append("file_index", np.full(len(events), _source_index(events, index_of), dtype=np.int64))
+                append("file_index", np.full(len(events), file_index(events, index_of), dtype=np.int64))
                 for name in ANALYSIS_TRUTH:
                     if name in events.meta:
                         append(f"neutrino/{name}", np.asarray(events.meta[name]).reshape(-1, 1))

@@ -7,14 +7,12 @@ used by the CLI without importing torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from nuclass.data.balance import BALANCE_METHODS, class_weights, sampling_weights, undersample_to_balance
 from nuclass.data.index import EventIndex, build_index
 from nuclass.data.prepare import PreparedData, balanced_test_positions, prepare_data
 from nuclass.data.splits import split_files
 from nuclass.data.transforms import PIXEL_TRANSFORMS, normalise_maps
+from nuclass.lazy import lazy_attributes
 
 __all__ = [
     "BALANCE_METHODS",
@@ -33,7 +31,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "StreamingDataset":
-        return importlib.import_module("nuclass.data.streaming").StreamingDataset
-    raise AttributeError(f"module 'nuclass.data' has no attribute '{name}'")
+__getattr__ = lazy_attributes(__name__, {"StreamingDataset": "nuclass.data.streaming"})

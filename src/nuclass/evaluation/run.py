@@ -14,7 +14,7 @@ import numpy as np
 
 from nuclass import predict
 from nuclass.data.prepare import balanced_test_positions
-from nuclass.errors import ConfigError, FormatError
+from nuclass.errors import ConfigError
 from nuclass.evaluation.metrics import metrics_for
 from nuclass.io import expand_paths
 from nuclass.labels import Task, get_task
@@ -43,22 +43,11 @@ def _predict_sets(
             keep = selection.mask({k: np.asarray(v)[used] for k, v in events.meta.items()}, target)
             mask[used[~keep]] = False
             target = target[keep]
-        score = np.asarray(score)
-        if len(score) == len(events):
-            score = score[mask]
-        elif len(score) != int(mask.sum()):
-            raise FormatError(
-                events.source or "predictions",
-                "score",
-                f"{len(events)} scores (one per event)",
-                f"{len(score)}",
-            )
-        parts["score"].append(score)
+        parts["score"].append(np.asarray(score)[mask])
         parts["target"].append(target)
         for name in (*ANALYSIS_TRUTH, "evt"):
             parts[name].append(np.asarray(events.meta[name])[mask])
-        source = index_of.get(Path(events.source).resolve(), -1) if events.source else -1
-        parts["file_index"].append(np.full(int(mask.sum()), source, dtype=np.int64))
+        parts["file_index"].append(np.full(int(mask.sum()), predict.file_index(events, index_of), np.int64))
     if not parts["target"]:
         raise ConfigError("no events to evaluate in the given --data files")
     natural = {k: np.concatenate(v) for k, v in parts.items()}

@@ -135,13 +135,7 @@ def dependence_summary(
         }
         if len(used) < 2:
             entry.update(
-                high=None,
-                low=None,
-                difference=None,
-                difference_sigma=None,
-                chi2=None,
-                ndf=None,
-                p_value=None,
+                dict.fromkeys(("high", "low", "difference", "difference_sigma", "chi2", "ndf", "p_value")),
                 significance=None,
                 significant=False,
                 sentence=f"{metric} vs {grouping(variable).title}: fewer than two groups with "

@@ -39,7 +39,8 @@ from nuclass.study.compare import (
     headline_metrics,
 )
 from nuclass.study.spec import DEFAULT_REPEATS, METRICS, TEST_SETS, StudySpec, Variant, plan_variants
-from nuclass.training import TrainConfig, config_values, train
+from nuclass.training import TrainConfig, train
+from nuclass.training.config import config_values
 
 __all__ = ["run_study"]
 

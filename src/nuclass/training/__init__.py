@@ -8,40 +8,16 @@ on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nuclass.lazy import lazy_attributes
+from nuclass.training.config import PRESETS, TrainConfig, load_config
 
-from nuclass.training.config import (
-    DEFAULTS,
-    GPU_PRECISIONS,
-    PRECISIONS,
-    PRESETS,
-    TrainConfig,
-    config_values,
-    load_config,
+__all__ = ["TrainConfig", "PRESETS", "load_config", "train", "cpu_seconds", "TaskModule"]
+
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "train": "nuclass.training.run",
+        "cpu_seconds": "nuclass.training.run",
+        "TaskModule": "nuclass.training.module",
+    },
 )
-
-__all__ = [
-    "TrainConfig",
-    "DEFAULTS",
-    "PRESETS",
-    "PRECISIONS",
-    "GPU_PRECISIONS",
-    "config_values",
-    "load_config",
-    "train",
-    "cpu_seconds",
-    "TaskModule",
-]
-
-_LAZY = {
-    "train": "nuclass.training.run",
-    "cpu_seconds": "nuclass.training.run",
-    "TaskModule": "nuclass.training.module",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nuclass.training' has no attribute '{name}'")
