@@ -15,7 +15,7 @@ SRC = Path(nuclass.__file__).parent
 MAX_LINES = 400  # above the simulator (sim/ has its own owner and its numba kernel)
 # Low to high: a module may import modules of its own layer and of the layers below it.
 LAYERS = (
-    ("nuclass", "nuclass.errors", "nuclass.atomic", "nuclass.progress", "nuclass.stats"),
+    ("nuclass", "nuclass.errors", "nuclass.atomic", "nuclass.lazy", "nuclass.progress", "nuclass.stats"),
     ("nuclass.labels",),
     ("nuclass.io",),
     ("nuclass.sim",),
@@ -64,10 +64,13 @@ GRAPH = {name: _imports(name) for name in MODULES}
 
 
 def _layer(name: str) -> int:
-    for k, prefixes in enumerate(LAYERS):
-        if any(name == p or name.startswith(p + ".") for p in prefixes):
-            return k
-    raise AssertionError(f"{name} belongs to no layer: add it to LAYERS")
+    """The layer of the longest entry of LAYERS that is `name` or a package holding it."""
+    matches = [
+        (len(p), k) for k, layer in enumerate(LAYERS) for p in layer if name == p or name.startswith(p + ".")
+    ]
+    if not matches or max(matches)[0] == len("nuclass") and name != "nuclass":
+        raise AssertionError(f"{name} belongs to no layer: add it to LAYERS")
+    return max(matches)[1]
 
 
 def test_every_module_has_a_layer_and_a_docstring() -> None:

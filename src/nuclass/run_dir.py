@@ -237,6 +237,14 @@ class RunDir:
     def write_metrics(self, metrics: Mapping[str, Any]) -> None:
         write_json(self.file(self.METRICS), metrics)
 
+    # -- study_run.json: a study's result of this training
+
+    def read_study_result(self) -> dict[str, Any]:
+        return _read_json(self.file(self.STUDY_RESULT), "a study's result of this training")
+
+    def write_study_result(self, result: Mapping[str, Any]) -> None:
+        write_json(self.file(self.STUDY_RESULT), result)
+
 
 @dataclass(frozen=True)
 class StudyDir:

@@ -7,7 +7,6 @@ Uncertainties and the significance rule: study.compare.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -17,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from nuclass.atomic import write_json
 from nuclass.data.index import build_index
 from nuclass.data.splits import split_files
 from nuclass.errors import ConfigError, NuclassError
@@ -27,8 +25,7 @@ from nuclass.labels import Task, get_task
 from nuclass.plots.study import plot_study
 from nuclass.predict import load_model, predict_index
 from nuclass.progress import NO_PROGRESS, Progress
-from nuclass.run_dir import TEST_SETS as TEST_SETS_OF_A_RUN
-from nuclass.run_dir import RunDir, StudyDir
+from nuclass.run_dir import TEST_SETS, RunDir, StudyDir
 from nuclass.study.compare import (
     SIGNIFICANCE_RULE,
     answer,
@@ -38,7 +35,7 @@ from nuclass.study.compare import (
     format_result,
     headline_metrics,
 )
-from nuclass.study.spec import DEFAULT_REPEATS, METRICS, TEST_SETS, StudySpec, Variant, plan_variants
+from nuclass.study.spec import DEFAULT_REPEATS, METRICS, VARIANT_TEST_SETS, StudySpec, Variant, plan_variants
 from nuclass.training import TrainConfig, train
 from nuclass.training.config import config_values
 
@@ -73,7 +70,7 @@ def _train_one(variant: Variant, config: Mapping[str, Any], run: RunDir) -> dict
     summary = train(cfg)
     evaluate_run(run.path, plots=False)  # metrics.json of the run's own (selected) test sets
     task = get_task(cfg.task)
-    own = {name: run.load_predictions(name, task) for name in TEST_SETS_OF_A_RUN}
+    own = {name: run.load_predictions(name, task) for name in TEST_SETS}
     if variant.selection:
         common_target, common_score = _common_test(run, task, cfg.max_events_per_file)
     else:
@@ -88,7 +85,7 @@ def _train_one(variant: Variant, config: Mapping[str, Any], run: RunDir) -> dict
         "common_test": headline_metrics(task, common_target, common_score),
         "seconds": round(time.monotonic() - started, 1),
     }
-    write_json(run.file(RunDir.STUDY_RESULT), json_ready(result))
+    run.write_study_result(json_ready(result))
     return result
 
 
@@ -151,9 +148,8 @@ def run_study(
             seed = int(settings.get("seed", 0)) + r
             run = out.run(variant.name, seed)
             progress.update(description=f"{spec.name}: {variant.name} (seed {seed})")
-            done = run.file(RunDir.STUDY_RESULT)
-            if done.is_file():
-                result = json.loads(done.read_text())
+            if run.file(RunDir.STUDY_RESULT).is_file():
+                result = run.read_study_result()
             else:
                 values = {**settings, "data": [str(f) for f in files], "seed": seed, "progress": False}
                 try:
@@ -211,7 +207,7 @@ def _summarise(
             "seconds": round(sum(r["seconds"] for r in rs), 1),
             "runs": [StudyDir.run_path(v.name, r["seed"]) for r in rs],
         }
-        entry.update({name: combine_repeats([r[name] for r in rs]) for name in TEST_SETS})
+        entry.update({name: combine_repeats([r[name] for r in rs]) for name in VARIANT_TEST_SETS})
         variants.append(entry)
     by_name = {v["name"]: v for v in variants}
     for v in variants:

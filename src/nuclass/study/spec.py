@@ -19,7 +19,7 @@ from nuclass.training.config import TrainConfig
 
 __all__ = [
     "METRICS",
-    "TEST_SETS",
+    "VARIANT_TEST_SETS",
     "DEFAULT_BUDGET_MINUTES",
     "DEFAULT_REPEATS",
     "Variant",
@@ -35,7 +35,7 @@ BUILTIN_DIR = Path(__file__).with_name("builtin")
 METRICS = KIND_METRICS["classification"].compared  # what studies compare (they compare classifiers)
 # Each variant's test sets: its own selected one (balanced, as seed 000 tested, and natural), and the
 # common one: the natural, unselected test files of the same split.
-TEST_SETS = ("own_test", "common_test", "own_test_natural")
+VARIANT_TEST_SETS = ("own_test", "common_test", "own_test_natural")
 DEFAULT_BUDGET_MINUTES = 30.0  # extra repeats only while the whole study fits in this
 DEFAULT_REPEATS = 3  # at most; fewer when the study's budget does not allow them
 _STUDY_KEYS = {
@@ -190,10 +190,10 @@ def load_study(name_or_path: str | os.PathLike) -> StudySpec:
         if missing:
             raise ConfigError(f"{path}: question {i} lacks {', '.join(missing)}")
         question = Question(**{k: str(v) for k, v in q.items()})
-        if question.metric not in METRICS or question.test not in TEST_SETS:
+        if question.metric not in METRICS or question.test not in VARIANT_TEST_SETS:
             raise ConfigError(
                 f"{path}: question {i}: metric must be one of {', '.join(METRICS)}, "
-                f"test one of {', '.join(TEST_SETS)}"
+                f"test one of {', '.join(VARIANT_TEST_SETS)}"
             )
         for ref in (question.variant, question.against):
             if ref is not None and ref not in (*names, _LAST, _PREVIOUS):
