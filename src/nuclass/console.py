@@ -58,11 +58,6 @@ class RichProgress(Progress):
             self.bars.update(self.task, advance=advance, completed=completed, total=total,
                              description=description)
 
-    def finish(self) -> None:
-        if self.task is not None:
-            total = self.bars.tasks[self.bars.task_ids.index(self.task)].total
-            self.bars.update(self.task, completed=total)
-
     def note(self, text: str) -> None:
         self.bars.console.print(text)
 

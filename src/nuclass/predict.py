@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nuclass.atomic import atomic_path
-from nuclass.data.index import META_FIELDS, EventIndex
+from nuclass.data.index import EventIndex
 from nuclass.data.prepare import PreparedData
 from nuclass.data.transforms import normalise_maps
 from nuclass.errors import ConfigError
 from nuclass.io import Events, expand_paths, iter_batches
 from nuclass.labels import Task, get_task
-from nuclass.labels.truth import ANALYSIS_TRUTH
+from nuclass.labels.truth import ANALYSIS_TRUTH, REQUIRED_TRUTH
 from nuclass.run_dir import TEST_SETS, RunDir
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def write_test_predictions(run: RunDir, network: TaskNetwork, data: PreparedData
             "row": test.row[positions],
             "files": files,
         }
-        arrays.update({k: test.meta[k][positions] for k in META_FIELDS})
+        arrays.update({k: test.meta[k][positions] for k in REQUIRED_TRUTH})
         paths[name] = str(run.write_predictions(name, arrays))
     return paths
 

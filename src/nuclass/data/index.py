@@ -15,10 +15,8 @@ from nuclass.labels import Task
 from nuclass.labels.selection import EventSelection
 from nuclass.labels.truth import REQUIRED_TRUTH
 
-__all__ = ["EventIndex", "build_index", "META_FIELDS"]
+__all__ = ["EventIndex", "build_index"]
 
-# Truth kept for test events, written beside their predictions.
-META_FIELDS = REQUIRED_TRUTH
 _CONTIGUOUS_BLOCK = 64  # events per read block in files stored without chunks
 
 
@@ -27,7 +25,7 @@ class EventIndex:
     """The events of some files that one task uses: file id, row in that file, target.
 
     target: (N,) int64 classes or float32 physical values; meta: truth columns of these events
-    (META_FIELDS), kept only when asked for (test sets); chunk_events: (n_files,) HDF5 chunk length.
+    (REQUIRED_TRUTH), kept only when asked for (test sets); chunk_events: (n_files,) HDF5 chunk length.
     """
 
     files: list[Path]
@@ -84,9 +82,9 @@ def build_index(
         targets.append(target)
         chunks.append(_maps_layout(path))
         if keep_meta:
-            metas.append({name: truth[name][used] for name in META_FIELDS})
+            metas.append({name: truth[name][used] for name in REQUIRED_TRUTH})
     dtype = np.float32 if task.kind == "regression" else np.int64
-    meta = {name: np.concatenate([m[name] for m in metas]) for name in META_FIELDS} if keep_meta else None
+    meta = {name: np.concatenate([m[name] for m in metas]) for name in REQUIRED_TRUTH} if keep_meta else None
     return EventIndex(
         files,
         np.concatenate(ids) if ids else np.empty(0, np.int32),

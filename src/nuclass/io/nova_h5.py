@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 MAP_SHAPE = (2, 100, 80)  # (view, plane, cell); view 0 = x–z, view 1 = y–z
-MAP_SIZE = 16000
+MAP_SIZE = MAP_SHAPE[0] * MAP_SHAPE[1] * MAP_SHAPE[2]  # 16000 values per row of `cvnmap`
 # Chosen by benchmarks/bench_read.py (benchmarks/README.md) on a simulated 7,000-event file, events per
 # CPU-second of read_file: the maps are ~1 % lit, and on them gzip beats lzf in size and speed alike
 # (lzf's 264-byte matches are slow on long zero runs). gzip 1: 45k events/s, 4.9 MB; gzip 4: 32k, 4.2 MB;
