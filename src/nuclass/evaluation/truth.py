@@ -68,7 +68,7 @@ def groups_by_truth(
     out = {}
     for name, g in GROUPINGS.items():
         if g.categories is None:
-            out[name] = quantile_groups(meta[name], n_bins)
+            out[name] = quantile_groups(meta[g.field], n_bins)
         else:
             codes = g.category_codes(meta)
             out[name] = [({"category": label}, codes == code) for label, code in g.categories]

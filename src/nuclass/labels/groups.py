@@ -25,10 +25,11 @@ def _mode_group(meta: Mapping[str, np.ndarray]) -> np.ndarray:
 @dataclass(frozen=True)
 class Grouping:
     """One way to group events by truth: quantile bins of a truth field (`categories` None), or categories
-    (name, code) with `codes` giving each event's code (default: the field itself).
+    (name, code) with `codes` giving each event's code (default: the field's value).
 
     name: its key in metrics.json's "by"; title: its words in sentences; axis_label: on plots; unit: of
-    bin edges.
+    bin edges; field: the truth field it reads (default: its name), one of labels.truth.ANALYSIS_TRUTH so
+    that every test event's prediction keeps it.
     """
 
     name: str
@@ -37,10 +38,15 @@ class Grouping:
     unit: str = ""
     categories: tuple[tuple[str, int], ...] | None = None
     codes: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
+    field: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.field:
+            object.__setattr__(self, "field", self.name)
 
     def category_codes(self, meta: Mapping[str, np.ndarray]) -> np.ndarray:
         """The category code of each event (N,) int64."""
-        codes = self.codes(meta) if self.codes is not None else meta[self.name]
+        codes = self.codes(meta) if self.codes is not None else meta[self.field]
         return np.asarray(codes).astype(np.int64)
 
 
@@ -54,7 +60,8 @@ GROUPINGS: dict[str, Grouping] = {
         Grouping("finalstate", "final state", "true final state",
                  categories=tuple((c.name, c.value) for c in FinalState)),
         Grouping("mode", "interaction mode", "true interaction mode (all flavours)",
-                 categories=tuple((name, i) for i, name in enumerate(MODE_GROUPS)), codes=_mode_group),
+                 categories=tuple((name, i) for i, name in enumerate(MODE_GROUPS)), codes=_mode_group,
+                 field="interaction"),
     )
 }
 
