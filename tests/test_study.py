@@ -162,6 +162,7 @@ def test_tiny_study_end_to_end(sim_dir: Path, tmp_path: Path) -> None:
         ["study", str(spec), "--data", str(sim_dir), "--out", str(out), "--config", "tiny", "--repeats", "1"],
     )
     assert result.exit_code == 0, result.output
+    assert "baseline seed 0: accuracy" in result.output  # the runner's progress notes, drawn by the CLI
     study = json.loads((out / "study.json").read_text())
     assert study["study"] == "tiny" and study["task"] == "numu-cc" and study["model"] == "seed-multiview"
     base, sel = study["variants"]
