@@ -7,7 +7,7 @@ memory against the number of files.
 3. Peak memory (VmHWM of a fresh subprocess, and resource.getrusage for its largest data worker, which
    counts the pages it shares with its parent) while streaming one
    shuffled epoch over 1, 10 and 50 simulated files, and while training cvn for a few batches on them
-   through `nuclass.train.train` (data workers counted separately). Prints markdown tables.
+   through `nuclass.training.train` (data workers counted separately). Prints markdown tables.
 
     .venv/bin/python benchmarks/bench_train.py [--files 1 10 50] [--events-per-file 1000] [--cache DIR]
 
@@ -47,7 +47,7 @@ def network_speed(files: list[Path], threads: int, precision: str = "32-true", s
     from nuclass.data import normalise_maps
     from nuclass.io import read_file
     from nuclass.models import create_model, list_models
-    from nuclass.train import TaskModule, TrainConfig
+    from nuclass.training import TaskModule, TrainConfig
 
     torch.set_num_threads(threads)
     maps = read_file(files[0]).maps[:256]
@@ -107,7 +107,7 @@ if mode == "stream":
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2, prefetch_factor=4)
     n = sum(len(batch["y"]) for batch in loader)
 else:
-    from nuclass.train import load_config, train
+    from nuclass.training import load_config, train
     config = load_config("tiny", task="numu-cc", model="cvn", data=files, out=out, max_events_per_file=None,
                          batch_size=64, limit_train_batches=20, limit_val_batches=5, num_workers=2, threads=2,
                          buffer_events=2048, val_fraction=0.1, test_fraction=0.1)
@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--events-per-file", type=int, default=1000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "nuclass-bench-train")
     parser.add_argument("--parts", nargs="+", default=["speed", "memory"], choices=["speed", "memory"])
-    from nuclass.train import GPU_PRECISIONS, PRECISIONS
+    from nuclass.training.config import GPU_PRECISIONS, PRECISIONS
 
     parser.add_argument("--precision", nargs="+", default=["32-true"],
                         choices=[p for p in PRECISIONS if p not in GPU_PRECISIONS])

@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, mean_squared_error, roc_auc_score
 
-from nuclass.evaluate import bias, resolution
+from nuclass.evaluation import bias, resolution
 from nuclass.labels import TASKS, Task
 from nuclass.models import list_models
-from nuclass.train import TrainConfig, cpu_seconds, train
+from nuclass.training import TrainConfig, cpu_seconds, train
 
 
 def score_test_set(task: Task, npz: Path) -> dict[str, float]:

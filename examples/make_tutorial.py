@@ -41,7 +41,7 @@ OUT_DIR.mkdir(parents=True, exist_ok=True)""",
     ),
     (
         "code",
-        """from nuclass.data import expand_paths
+        """from nuclass.io import expand_paths
 from nuclass.sim import simulate_files
 
 if not sorted(DATA_DIR.glob("neutrino*.h5")):
@@ -146,7 +146,7 @@ not the physics. For a real run use `nuclass train` (or drop the preset) with mo
         "code",
         """import shutil
 
-from nuclass.train import load_config, train
+from nuclass.training import load_config, train
 
 RUN_DIR = OUT_DIR / "run-seed-multiview"
 shutil.rmtree(RUN_DIR, ignore_errors=True)  # start afresh each time the notebook runs
@@ -167,7 +167,7 @@ sample's own composition) and the *balanced* one (undersampled, as the seeds tes
     ),
     (
         "code",
-        """from nuclass.evaluate import evaluate_run
+        """from nuclass.evaluation import evaluate_run
 
 metrics = evaluate_run(RUN_DIR)
 for name, block in metrics["test_sets"].items():
@@ -189,7 +189,7 @@ rather than by eye (an accuracy of exactly 0 or 1 is given as its 68 % confidenc
     ),
     (
         "code",
-        """from nuclass.evaluate import format_metric
+        """from nuclass.evaluation import format_metric
 
 balanced = metrics["test_sets"]["balanced"]
 print("accuracy in bins of the true neutrino energy (balanced test set)")

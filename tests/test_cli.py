@@ -123,3 +123,43 @@ def test_missing_path_exits_2(tmp_path):
     result = runner.invoke(app, ["inspect", str(tmp_path / "neutrino9.h5")])
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1 and "neutrino9.h5" in result.stderr
+
+
+def test_train_options_are_checked_against_the_train_config():
+    """Every option of `nuclass train` but --config is a TrainConfig key: a value of the option's type
+    becomes a valid config value, defaults are the config's and choices come from the registries."""
+    import dataclasses
+    import enum
+    import inspect
+    import types
+    import typing
+
+    from nuclass import cli
+    from nuclass.data.balance import BALANCE_METHODS
+    from nuclass.labels import TASKS
+    from nuclass.models import list_models
+    from nuclass.training.config import DEFAULTS, TrainConfig
+
+    keys = {f.name for f in dataclasses.fields(TrainConfig)}
+    command = cli.train.__wrapped__
+    hints = typing.get_type_hints(command)
+    samples = {str: "x", int: 1, float: 1.5, bool: True, Path: Path("x")}
+    for name, parameter in inspect.signature(command).parameters.items():
+        if name in cli.NOT_CONFIG_KEYS:
+            continue
+        assert name in keys, f"--{name.replace('_', '-')} is no TrainConfig key"
+        kind = hints[name]
+        if isinstance(kind, types.UnionType):  # X | None: None means "not given"
+            kind = next(t for t in typing.get_args(kind) if t is not type(None))
+        if typing.get_origin(kind) is list:
+            value = [samples[typing.get_args(kind)[0]]]
+        elif isinstance(kind, type) and issubclass(kind, enum.Enum):
+            value = next(iter(kind))
+        else:
+            value = samples[kind]
+        TrainConfig.from_dict(cli._config_options({name: value}))  # raises on a type that does not fit
+        if parameter.default is not None:
+            assert cli._config_options({name: parameter.default})[name] == getattr(DEFAULTS, name), name
+    assert [c.value for c in cli.TaskChoice] == list(TASKS)
+    assert [c.value for c in cli.ModelChoice] == list_models()
+    assert [c.value for c in cli.BalanceChoice] == list(BALANCE_METHODS)

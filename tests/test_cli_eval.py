@@ -37,7 +37,7 @@ runner = CliRunner()
 @pytest.fixture(scope="session")
 def run_dir(sim_dir, tmp_path_factory) -> Path:
     """One tiny numu-cc training of seed-multiview on the 4 × 300-event fixture files (2/1/1 by file)."""
-    from nuclass.train import load_config, train
+    from nuclass.training import load_config, train
 
     out = tmp_path_factory.mktemp("cli-eval") / "run"
     train(

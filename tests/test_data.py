@@ -13,14 +13,13 @@ from nuclass.data import (
     StreamingDataset,
     build_index,
     class_weights,
-    expand_paths,
     normalise_maps,
     sampling_weights,
     split_files,
     undersample_to_balance,
 )
 from nuclass.errors import ConfigError
-from nuclass.io import read_file, read_truth, write_file
+from nuclass.io import expand_paths, read_file, read_truth, write_file
 from nuclass.labels import TASKS
 
 

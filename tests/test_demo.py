@@ -11,7 +11,7 @@ import pytest
 from nuclass.demo import DEMO_MODELS, run_demo
 from nuclass.errors import ConfigError, NuclassError
 from nuclass.io import read_truth
-from nuclass.train import PRESETS
+from nuclass.training import PRESETS
 
 TINY = {**PRESETS["tiny"], "threads": 1}
 

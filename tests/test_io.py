@@ -13,7 +13,8 @@ import pytest
 from conftest import make_events
 from nuclass.errors import FormatError
 from nuclass.io import Events, iter_batches, nova_h5, read_file, read_truth, validate_file, write_file
-from nuclass.io.nova_h5 import MAP_SHAPE, TRUTH_DTYPES
+from nuclass.io.nova_h5 import MAP_SHAPE
+from nuclass.labels.truth import TRUTH_DTYPES
 
 N = 150
 

@@ -204,3 +204,13 @@ def test_regression_tasks_select_positive_energy(nuenergy, fraction):
     # y is stored as float32: ratios below its normal range (~1e-38) lose relative precision
     np.testing.assert_allclose(y, lepenergy[mask].astype(np.float64) / nuenergy[mask], rtol=1e-6, atol=1e-37)
     assert np.all(np.abs(y - fraction) <= 1e-6 * max(fraction, 1e-3) + 1e-7)
+
+
+def test_the_truth_groupings_read_truth_that_predictions_keep():
+    from nuclass.labels.groups import GROUPINGS, MODE_GROUPS
+    from nuclass.labels.truth import ANALYSIS_TRUTH, REQUIRED_TRUTH
+
+    assert {g.field for g in GROUPINGS.values()} <= set(ANALYSIS_TRUTH) <= set(REQUIRED_TRUTH)
+    assert list(GROUPINGS) == ["nuenergy", "lepenergy", "interaction", "finalstate", "mode"]  # "by" keys
+    codes = GROUPINGS["mode"].category_codes({"interaction": np.array([0, 5, 13, 14, 15])})
+    assert [MODE_GROUPS[c] for c in codes] == ["QE", "RES", "NC", "cosmic & other", "cosmic & other"]

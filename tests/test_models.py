@@ -12,7 +12,7 @@ import torch
 from nuclass.errors import ConfigError
 from nuclass.labels import TASKS
 from nuclass.models import create_model, list_models
-from nuclass.train import TaskModule, TrainConfig
+from nuclass.training import TaskModule, TrainConfig
 
 torch.set_num_threads(1)  # the test machine is shared: one thread is the fastest there
 

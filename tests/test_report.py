@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from nuclass.errors import FormatError
+from nuclass.evaluation import evaluate_run
 from nuclass.report import write_report
-from test_evaluate import write_fake_run
+from test_evaluation import write_fake_run
 
 pytestmark = pytest.mark.slow  # the runs are evaluated and every figure drawn once per module
 
@@ -43,6 +44,8 @@ def report(runs, tmp_path_factory):
         "results": [{"train_on": "QE", "accuracy": 0.91}, {"train_on": "DIS", "accuracy": 0.83}],
     }
     out = tmp_path_factory.mktemp("report") / "report.html"
+    for run in runs:  # the report reads evaluated runs (the CLI evaluates those that are not)
+        evaluate_run(run)
     return write_report(runs, out, studies=[study])
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from nuclass.errors import ConfigError
 from nuclass.labels import FinalState, Interaction
-from nuclass.selection import EventSelection, Selection, evaluate, fields_of, parse
+from nuclass.labels.selection import EventSelection, Selection, evaluate, fields_of, parse
 
 N = 300
 _rng = np.random.default_rng(7)

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from nuclass.cli import app
 from nuclass.errors import ConfigError
 from nuclass.labels import get_task
-from nuclass.study import combine_repeats, compare, headline_metrics, list_studies, load_study, plan_variants
+from nuclass.study.compare import combine_repeats, compare, headline_metrics
+from nuclass.study.spec import list_studies, load_study, plan_variants
 
 SEED000_VARIANTS = [
     "baseline",
@@ -161,6 +162,7 @@ def test_tiny_study_end_to_end(sim_dir: Path, tmp_path: Path) -> None:
         ["study", str(spec), "--data", str(sim_dir), "--out", str(out), "--config", "tiny", "--repeats", "1"],
     )
     assert result.exit_code == 0, result.output
+    assert "baseline seed 0: accuracy" in result.output  # the runner's progress notes, drawn by the CLI
     study = json.loads((out / "study.json").read_text())
     assert study["study"] == "tiny" and study["task"] == "numu-cc" and study["model"] == "seed-multiview"
     base, sel = study["variants"]

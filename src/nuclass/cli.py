@@ -49,9 +49,12 @@ def fetch(
     base_url: Annotated[str | None, typer.Option(help="Base URL (default: the UCL teaching server).")] = None,
 ):
     """Download neutrino{N}.h5 files into OUT_DIR: cached, retried, verified, never partial."""
+    from nuclass.console import download_progress
     from nuclass.io.fetch import DEFAULT_BASE_URL, fetch_files, parse_file_numbers
 
-    paths = fetch_files(out_dir, parse_file_numbers(files), base_url or DEFAULT_BASE_URL, progress=True)
+    with download_progress() as progress:
+        numbers = parse_file_numbers(files)
+        paths = fetch_files(out_dir, numbers, base_url or DEFAULT_BASE_URL, progress=progress)
     print(f"{len(paths)} files ready in {out_dir}")
 
 
@@ -66,15 +69,13 @@ def simulate(
     overwrite: Annotated[bool, typer.Option(help="Replace a data set already in OUT_DIR (once the new one is complete).")] = False,
 ):
     """Simulate NOvA near-detector events in exactly the teaching files' format."""
-    from rich.progress import Progress
-
+    from nuclass.console import file_progress
     from nuclass.sim import SimConfig, simulate_files
 
     cfg = SimConfig.from_yaml(config) if config else SimConfig()
-    with Progress(transient=True) as bar:
-        task = bar.add_task(f"simulating {files} × {events_per_file} events", total=files)
+    with file_progress() as progress:
         paths = simulate_files(out_dir, files, events_per_file, seed=seed, config=cfg, workers=workers,
-                               overwrite=overwrite, on_file=lambda _: bar.advance(task))
+                               overwrite=overwrite, progress=progress)
     print(f"wrote {len(paths)} files and simulation.json to {out_dir}")
 
 
@@ -84,9 +85,11 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ):
     """Validate files and summarise them: events, composition, energies."""
-    from nuclass.inspect import render_summary, summarise
+    from nuclass.console import file_progress, render_summary
+    from nuclass.io.summary import summarise
 
-    summary = summarise(paths, progress=True)
+    with file_progress() as progress:
+        summary = summarise(paths, progress=progress)
     if as_json:
         print(json.dumps(summary, indent=1))
     else:
@@ -113,13 +116,28 @@ def _choices(name: str, values) -> type:
     return enum.Enum(name, {v: v for v in values})
 
 
-from nuclass.data.balance import BALANCE_METHODS as _BALANCE_METHODS  # noqa: E402  (light: no torch)
-from nuclass.labels import TASKS as _TASKS  # noqa: E402
-from nuclass.models import list_models as _list_models  # noqa: E402  (names only, no torch)
+from nuclass.data.balance import BALANCE_METHODS  # noqa: E402  (the light parts: no torch)
+from nuclass.labels import TASKS  # noqa: E402
+from nuclass.models import list_models  # noqa: E402
+from nuclass.study.spec import DEFAULT_BUDGET_MINUTES, DEFAULT_REPEATS, list_studies  # noqa: E402
+from nuclass.training.config import DEFAULTS, GPU_PRECISIONS, PRECISIONS  # noqa: E402
 
-TaskChoice = _choices("TaskChoice", _TASKS)
-ModelChoice = _choices("ModelChoice", _list_models())
-BalanceChoice = _choices("BalanceChoice", _BALANCE_METHODS)
+TaskChoice = _choices("TaskChoice", TASKS)
+ModelChoice = _choices("ModelChoice", list_models())
+BalanceChoice = _choices("BalanceChoice", BALANCE_METHODS)
+NOT_CONFIG_KEYS = ("config",)  # options of `train` that are not TrainConfig keys
+
+
+def _config_options(options: dict) -> dict:
+    """The training options given (not None) as TrainConfig keys: choices as their values, paths as text."""
+    values = {}
+    for key, value in options.items():
+        if key in NOT_CONFIG_KEYS or value is None:
+            continue
+        if isinstance(value, list):
+            value = [str(v) for v in value]
+        values[key] = getattr(value, "value", str(value) if isinstance(value, Path) else value)
+    return values
 
 
 @_command
@@ -133,8 +151,8 @@ def train(
     ] = None,
     out: Annotated[
         Path, typer.Option(help="Run directory (config, split, metrics, checkpoints, weights, predictions).")
-    ] = Path("run"),
-    model: Annotated[ModelChoice | None, typer.Option(help="Network (default cvn).")] = None,
+    ] = Path(DEFAULTS.out),
+    model: Annotated[ModelChoice | None, typer.Option(help=f"Network (default {DEFAULTS.model}).")] = None,
     config: Annotated[
         str | None, typer.Option(help="YAML of training-config keys, or a preset name ('tiny').")
     ] = None,
@@ -148,23 +166,34 @@ def train(
     ] = None,
     balance: Annotated[
         BalanceChoice | None,
-        typer.Option(help="Class balance (default: the model's — undersample for the seeds' networks, "
-                     "sampler for cvn; none for regression)."),
+        typer.Option(help="Class balance (default: the model's recipe; none for regression)."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of the split, the balancing, the weights and the shuffling.")
+        int | None,
+        typer.Option(
+            help=f"Seed of the split, the balancing, the weights and the shuffling (default {DEFAULTS.seed})."
+        ),
     ] = None,
-    devices: Annotated[int | None, typer.Option(min=1, help="Processes / GPUs (Lightning devices).")] = None,
-    strategy: Annotated[str | None, typer.Option(help="Lightning strategy, e.g. ddp.")] = None,
+    devices: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"Processes / GPUs (Lightning devices; default {DEFAULTS.devices})."),
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help=f"Lightning strategy, e.g. ddp (default {DEFAULTS.strategy}).")
+    ] = None,
     precision: Annotated[
         str | None,
-        typer.Option(help="32-true (default), bf16-mixed (bfloat16 autocast: faster on CPUs with AMX / "
-                     "AVX512-BF16 and recent GPUs) or 16-mixed (GPU)."),
+        typer.Option(help=f"{', '.join(PRECISIONS)} (default {DEFAULTS.precision}); bf16-mixed is bfloat16 "
+                     "autocast, faster on CPUs with AMX / AVX512-BF16 and recent GPUs; "
+                     f"{', '.join(GPU_PRECISIONS)} needs a GPU."),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")
-    ] = False,
-    num_workers: Annotated[int | None, typer.Option(min=0, help="Data-loading processes per device.")] = None,
+    ] = DEFAULTS.resume,
+    num_workers: Annotated[
+        int | None,
+        typer.Option(min=0, help=f"Data-loading processes per device (default {DEFAULTS.num_workers})."),
+    ] = None,
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Events per batch (default: the model's recipe).")
     ] = None,
@@ -185,43 +214,23 @@ def train(
     Selections are expressions over truth fields (nuenergy, lepenergy, y, interaction, finalstate, …) and
     Interaction/FinalState names, with < <= > >= == !=, in (…), and, or, not; they only filter events.
     """
-    from nuclass.selection import EventSelection
+    overrides = _config_options(locals())  # every option but --config is a TrainConfig key
+    from nuclass.labels.selection import EventSelection
 
     EventSelection(where, signal, background)  # a bad expression fails here, before torch loads
-    from nuclass.train import CONFIG_FILE, load_config
-    from nuclass.train import train as run_training
+    from nuclass.run_dir import RunDir
+    from nuclass.training import TrainConfig, load_config
+    from nuclass.training import train as run_training
 
-    options = {
-        "task": task.value if task else None,
-        "data": [str(p) for p in data] if data else None,
-        "model": model.value if model else None,
-        "max_epochs": max_epochs,
-        "max_minutes": max_minutes,
-        "val_every_minutes": val_every_minutes,
-        "balance": balance.value if balance else None,
-        "seed": seed,
-        "devices": devices,
-        "strategy": strategy,
-        "precision": precision,
-        "num_workers": num_workers,
-        "batch_size": batch_size,
-        "signal": signal,
-        "background": background,
-        "where": where,
-    }
-    overrides = {k: v for k, v in options.items() if v is not None}
-    overrides.update(out=str(out), resume=resume)
-    saved = out / CONFIG_FILE
+    saved = RunDir(out).file(RunDir.CONFIG)
     if config:
         cfg = load_config(config, **overrides)
     elif resume and saved.is_file():
         cfg = load_config(saved, **overrides)
     else:
-        from nuclass.train import TrainConfig
-
         cfg = TrainConfig.from_dict(overrides)
     if "task" not in overrides and not (config or resume):
-        raise NuclassError("give --task (one of: " + ", ".join(_TASKS) + ")")
+        raise NuclassError("give --task (one of: " + ", ".join(TASKS) + ")")
     summary = run_training(cfg)
     if "run_dir" in summary:
         n = summary["n_events"]
@@ -238,7 +247,7 @@ def train(
 def study(
     name: Annotated[
         str,
-        typer.Argument(help="Built-in study (seed000-task2, learning-curve, balance) or a study YAML file."),
+        typer.Argument(help=f"Built-in study ({', '.join(list_studies())}) or a study YAML file."),
     ],
     data: Annotated[
         list[Path], typer.Option(help="HDF5 file, directory or glob; repeat for more. Split by file.")
@@ -247,18 +256,19 @@ def study(
         Path | None, typer.Option(help="Study directory: study.json, plots/, runs/ (default: ./NAME).")
     ] = None,
     model: Annotated[
-        ModelChoice | None, typer.Option(help="Network for every training (default cvn).")
+        ModelChoice | None, typer.Option(help=f"Network for every training (default {DEFAULTS.model}).")
     ] = None,
     max_minutes: Annotated[
         float | None, typer.Option(min=0.01, help="Wall-time budget per training (default: the study's).")
     ] = None,
     repeats: Annotated[
         int | None,
-        typer.Option(min=1, help="Seeds per variant (default: up to 3 while the study fits its budget)."),
+        typer.Option(min=1, help=f"Seeds per variant (default: up to {DEFAULT_REPEATS} within the budget)."),
     ] = None,
     budget_minutes: Annotated[
         float | None,
-        typer.Option(min=0.01, help="Total time that decides the default repeats (study's: 30)."),
+        typer.Option(min=0.01, help="Total time that decides the default repeats (default: the study's, "
+                     f"else {DEFAULT_BUDGET_MINUTES:g})."),
     ] = None,
     config: Annotated[
         str | None,
@@ -270,61 +280,27 @@ def study(
     Each variant is retrained, tested on its own selected test set and on the common natural test set,
     repeated over seeds, and compared with its baseline (mean ± error, significance rule in study.json).
     """
+    from nuclass.console import study_progress
     from nuclass.study import load_study, run_study
 
     spec = load_study(name)  # an unknown study or a bad selection fails here, before any training
-    result = run_study(
-        spec,
-        [str(p) for p in data],
-        out or Path(spec.name),
-        model=model.value if model else None,
-        max_minutes=max_minutes,
-        repeats=repeats,
-        budget_minutes=budget_minutes,
-        config=config,
-    )
+    with study_progress() as progress:
+        result = run_study(
+            spec,
+            [str(p) for p in data],
+            out or Path(spec.name),
+            model=model.value if model else None,
+            max_minutes=max_minutes,
+            repeats=repeats,
+            budget_minutes=budget_minutes,
+            config=config,
+            progress=progress,
+        )
     for answer in result["answers"]:
         print(answer["sentence"])
     if result["budget_note"]:
         print(result["budget_note"])
     print((out or Path(spec.name)) / "study.json")
-
-
-def _finished_run(run_dir: Path, *needed: str) -> None:
-    """Check that RUN_DIR is a directory with config.yaml and every `needed` file; one clear error if not."""
-    if not run_dir.is_dir():
-        raise NuclassError(f"{run_dir}: no such run directory")
-    for name in ("config.yaml", *needed):
-        if not (run_dir / name).is_file():
-            raise NuclassError(f"{run_dir}: not a finished training run (no {name}); see nuclass train")
-
-
-def _summary_table(metrics: dict, title: str):
-    """A rich table of the headline numbers of a metrics.json: one column per test set."""
-    from rich.table import Table
-
-    from nuclass.evaluate import binomial_error, format_value
-
-    sets = metrics["test_sets"]
-    table = Table(title=title, title_justify="left")
-    table.add_column("metric")
-    for name in sets:
-        table.add_column(f"{name} ({sets[name]['n_events']:,} events)", justify="right")
-    regression = "resolution" in next(iter(sets.values()))
-    rows = ("resolution", "bias", "mae") if regression else ("accuracy", "balanced_accuracy", "roc_auc")
-
-    def cell(block: dict, key: str) -> str:
-        value = block.get(key)
-        if value is None:
-            return "–"
-        err = block.get(f"{key}_err")
-        if key == "accuracy":
-            err = float(binomial_error(round(value * block["n_events"]), block["n_events"]))
-        return format_value(value, err) if err else f"{value:.3f}"
-
-    for key in rows:
-        table.add_row(key.replace("_", " "), *(cell(block, key) for block in sets.values()))
-    return table
 
 
 @_command
@@ -338,17 +314,17 @@ def evaluate(
     """Metrics and plots of a trained run on its natural and balanced test sets → RUN_DIR/metrics.json."""
     from rich.console import Console
 
-    from nuclass.evaluate import evaluate_run
+    from nuclass.console import metrics_table
+    from nuclass.evaluation import evaluate_run
+    from nuclass.run_dir import RunDir
 
-    if data:
-        _finished_run(run_dir, "model.json", "model.safetensors")
-    else:
-        _finished_run(run_dir, "predictions/natural.npz", "predictions/balanced.npz")
+    run = RunDir(run_dir)
+    run.require(*(RunDir.MODEL_FILES if data else RunDir.PREDICTION_FILES))
     console = Console()
     with console.status(f"evaluating {run_dir}"):
         metrics = evaluate_run(run_dir, data or None)
-    console.print(_summary_table(metrics, f"{metrics['model']} on {metrics['task']} (± binomial error)"))
-    print(run_dir / "metrics.json")
+    console.print(metrics_table(metrics, f"{metrics['model']} on {metrics['task']} (± binomial error)"))
+    print(run.file(RunDir.METRICS))
 
 
 @_command
@@ -360,9 +336,10 @@ def predict(
     """Per-event scores (class probabilities or the regressed value) of a run's model on new files."""
     from rich.console import Console
 
-    from nuclass.evaluate import predict_to_h5
+    from nuclass.predict import predict_to_h5
+    from nuclass.run_dir import RunDir
 
-    _finished_run(run_dir, "model.json", "model.safetensors")
+    RunDir(run_dir).require(*RunDir.MODEL_FILES)
     with Console(stderr=True).status(f"scoring {len(paths)} path(s) with {run_dir}"):
         written = predict_to_h5(run_dir, paths, out)
     print(written)
@@ -376,21 +353,24 @@ def report(
     ],
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
 ):
-    """One self-contained HTML report of runs (one, or several side by side) and studies, figures embedded."""
+    """One self-contained HTML report of runs (one, or several side by side) and studies, figures embedded;
+    runs not evaluated yet are evaluated first."""
     from rich.console import Console
 
+    from nuclass.evaluation import evaluate_run
     from nuclass.report import write_report
+    from nuclass.run_dir import RunDir, StudyDir
 
-    studies = [d for d in run_dirs if (d / "study.json").is_file()]
-    run_dirs = [d for d in run_dirs if d not in studies]
-    for run_dir in run_dirs:
-        if not (run_dir / "metrics.json").is_file():
-            _finished_run(run_dir, "predictions/natural.npz", "predictions/balanced.npz")
-        else:
-            _finished_run(run_dir)
-    status = f"writing the report of {len(run_dirs)} run(s) and {len(studies)} study(ies)"
+    studies = [d for d in run_dirs if StudyDir(d).study_file.is_file()]
+    runs = [RunDir(d) for d in run_dirs if d not in studies]
+    unevaluated = [r for r in runs if not r.file(RunDir.METRICS).is_file()]
+    for run in runs:
+        run.require(*(RunDir.PREDICTION_FILES if run in unevaluated else ()))
+    status = f"writing the report of {len(runs)} run(s) and {len(studies)} study(ies)"
     with Console(stderr=True).status(status):
-        written = write_report(run_dirs, out, studies=studies)
+        for run in unevaluated:
+            evaluate_run(run.path)
+        written = write_report([r.path for r in runs], out, studies=studies)
     print(written)
 
 

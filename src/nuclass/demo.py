@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nuclass.errors import ConfigError, NuclassError
+from nuclass.run_dir import RunDir
 
 __all__ = ["run_demo", "DEMO_MODELS"]
 
@@ -19,28 +20,17 @@ DEMO_MODELS = ("cvn", "seed-multiview")
 def _fresh_run_dir(run_dir: Path) -> Path:
     """`run_dir` ready for a new training: a previous nuclass run there is removed, anything else refused."""
     if run_dir.exists():
-        if not (run_dir / "config.yaml").is_file() and any(run_dir.iterdir()):
+        if not RunDir(run_dir).file(RunDir.CONFIG).is_file() and any(run_dir.iterdir()):
             raise NuclassError(f"{run_dir}: exists and is not a nuclass run; choose another --out")
         shutil.rmtree(run_dir)
     return run_dir
 
 
-def _headline(block: Mapping[str, Any], key: str) -> str:
-    """An accuracy with its binomial error, or another metric to three decimals ('–' if undefined)."""
-    from nuclass.evaluate import binomial_error, format_value
-
-    value = block.get(key)
-    if value is None:
-        return "–"
-    if key == "accuracy":
-        n = block["n_events"]
-        return format_value(value, float(binomial_error(round(value * n), n)))
-    return f"{value:.3f}"
-
-
 def _comparison(results: Sequence[tuple[dict[str, Any], dict[str, Any]]]):
     """A rich table of each model's size and test-set numbers (one row per model)."""
     from rich.table import Table
+
+    from nuclass.console import headline_cell
 
     table = Table(title="test sets: balanced (equal classes) and natural", title_justify="left")
     table.add_column("model", no_wrap=True)
@@ -51,9 +41,9 @@ def _comparison(results: Sequence[tuple[dict[str, Any], dict[str, Any]]]):
         table.add_row(
             summary["model"],
             f"{summary['n_parameters']:,}",
-            _headline(balanced, "accuracy"),
-            _headline(natural, "accuracy"),
-            _headline(natural, "roc_auc"),
+            headline_cell(balanced, "accuracy"),
+            headline_cell(natural, "accuracy"),
+            headline_cell(natural, "roc_auc"),
         )
     return table
 
@@ -78,11 +68,12 @@ def run_demo(
     """
     from rich.console import Console
 
-    from nuclass.evaluate import evaluate_run
-    from nuclass.inspect import render_summary, summarise
+    from nuclass.console import file_progress, render_summary
+    from nuclass.evaluation import evaluate_run
+    from nuclass.io.summary import summarise
     from nuclass.report import write_report
     from nuclass.sim import simulate_files
-    from nuclass.train import TrainConfig, train
+    from nuclass.training import TrainConfig, train
 
     if files < 3:
         raise ConfigError(f"the demo splits by file into train, val and test: needs ≥ 3 files, got {files}")
@@ -108,8 +99,12 @@ def run_demo(
     for config in configs:
         _fresh_run_dir(Path(config.out))
     console.rule(f"[bold]1/4 simulate {files} × {events_per_file:,} events (seed {seed})")
-    data = simulate_files(out / "data", files, events_per_file, seed=seed, workers=workers, overwrite=True)
-    render_summary(summarise(data, progress=True), console)
+    with file_progress() as progress:
+        data = simulate_files(out / "data", files, events_per_file, seed=seed, workers=workers,
+                              overwrite=True, progress=progress)
+    with file_progress() as progress:
+        summary = summarise(data, progress=progress)
+    render_summary(summary, console)
 
     summaries = []
     for k, config in enumerate(configs, start=1):
@@ -128,7 +123,7 @@ def run_demo(
     for summary in summaries:
         with console.status(f"metrics and plots of {summary['run_dir']}"):
             metrics.append(evaluate_run(summary["run_dir"]))
-        console.print(Path(summary["run_dir"]) / "metrics.json")
+        console.print(RunDir(summary["run_dir"]).file(RunDir.METRICS))
     console.print(_comparison(list(zip(summaries, metrics, strict=True))))
 
     console.rule("[bold]4/4 report")

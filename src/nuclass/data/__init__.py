@@ -1,5 +1,5 @@
-"""From files to training batches: file discovery, splits by file, per-task event indexes, balancing,
-and a streaming dataset that reads whole HDF5 chunks with bounded memory.
+"""From files to training batches: splits by file, balancing, pixel transforms, per-task event indexes,
+the streaming dataset that reads whole HDF5 chunks with bounded memory, and a run's prepared indexes.
 
 The torch-based dataset is imported on first use, so that the light parts (splits, balancing) can be
 used by the CLI without importing torch.
@@ -7,12 +7,12 @@ used by the CLI without importing torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from nuclass.data.balance import BALANCE_METHODS, class_weights, sampling_weights, undersample_to_balance
-from nuclass.data.splits import expand_paths, split_files
+from nuclass.data.index import EventIndex, build_index
+from nuclass.data.prepare import PreparedData, balanced_test_positions, prepare_data
+from nuclass.data.splits import split_files
 from nuclass.data.transforms import PIXEL_TRANSFORMS, normalise_maps
+from nuclass.lazy import lazy_attributes
 
 __all__ = [
     "BALANCE_METHODS",
@@ -22,16 +22,13 @@ __all__ = [
     "EventIndex",
     "StreamingDataset",
     "build_index",
-    "expand_paths",
+    "PreparedData",
+    "prepare_data",
+    "balanced_test_positions",
     "split_files",
     "PIXEL_TRANSFORMS",
     "normalise_maps",
 ]
 
-_LAZY = {"EventIndex", "StreamingDataset", "build_index"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module("nuclass.data.dataset"), name)
-    raise AttributeError(f"module 'nuclass.data' has no attribute '{name}'")
+__getattr__ = lazy_attributes(__name__, {"StreamingDataset": "nuclass.data.streaming"})

@@ -1,45 +1,17 @@
-"""Which files a run uses and how they split into train / validation / test (by file, seeded)."""
+"""How a run's files split into train / validation / test: by file, seeded."""
 
 from __future__ import annotations
 
-import glob
 import math
-import os
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from nuclass.errors import ConfigError
+from nuclass.io.paths import natural_key
 
-__all__ = ["expand_paths", "split_files"]
-
-
-def _natural_key(path: Path) -> tuple:
-    """neutrino2.h5 before neutrino10.h5."""
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(path)))
-
-
-def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files named by `paths`: files as given, directories as their *.h5 / *.hdf5 files, glob patterns
-    expanded; sorted naturally, duplicates removed. A path that names nothing raises ConfigError."""
-    found: list[Path] = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            inside = [q for q in path.iterdir() if q.suffix in (".h5", ".hdf5") and q.is_file()]
-            if not inside:
-                raise ConfigError(f"{path}: directory holds no .h5 files")
-            found += inside
-        elif path.is_file():
-            found.append(path)
-        elif glob.has_magic(str(p)) and (matches := glob.glob(str(p))):
-            found += [Path(m) for m in matches]
-        else:
-            raise ConfigError(f"{path}: no such file or directory")
-    unique = {q.resolve(): q for q in found}
-    return sorted(unique.values(), key=_natural_key)
+__all__ = ["split_files"]
 
 
 def split_files(
@@ -63,7 +35,7 @@ def split_files(
     if n - n_test - n_val < 1:
         n_test, n_val = 1, 1
     order = np.random.default_rng(seed).permutation(n)
-    pick = lambda idx: sorted((files[i] for i in idx), key=_natural_key)  # noqa: E731
+    pick = lambda idx: sorted((files[i] for i in idx), key=natural_key)  # noqa: E731
     return {
         "train": pick(order[n_test + n_val :]),
         "val": pick(order[n_test : n_test + n_val]),

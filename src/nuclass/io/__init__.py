@@ -1,4 +1,5 @@
-"""Reading and writing NOvA teaching files (`nova_h5`) and downloading them (`fetch`)."""
+"""Files: which ones a path names (`paths`), the NOvA format (`nova_h5`), downloads (`fetch`) and what a
+set of files holds (`summary`)."""
 
 from nuclass.io.nova_h5 import (
     Events,
@@ -9,5 +10,15 @@ from nuclass.io.nova_h5 import (
     validate_file,
     write_file,
 )
+from nuclass.io.paths import expand_paths
 
-__all__ = ["Events", "MapReader", "read_file", "read_truth", "iter_batches", "validate_file", "write_file"]
+__all__ = [
+    "Events",
+    "MapReader",
+    "read_file",
+    "read_truth",
+    "iter_batches",
+    "validate_file",
+    "write_file",
+    "expand_paths",
+]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from nuclass.errors import ConfigError, FetchError, FormatError
 from nuclass.io.nova_h5 import validate_file
+from nuclass.progress import NO_PROGRESS, Progress
 
 __all__ = ["DEFAULT_BASE_URL", "N_FILES", "file_name", "parse_file_numbers", "fetch_files"]
 
@@ -50,28 +51,26 @@ def parse_file_numbers(spec: str) -> list[int]:
 
 
 class _Bar:
-    """pooch's progress-bar interface: remembers the announced size and drives a rich bar, if any."""
+    """pooch's progress-bar interface (`total`, update, reset, close) over a `Progress`: one job per file."""
 
-    def __init__(self, progress=None, label: str = ""):
+    def __init__(self, progress: Progress, label: str):
         self.total = 0
         self._progress = progress
-        self._task = progress.add_task(label, total=None) if progress is not None else None
+        progress.start(label)
 
     def update(self, n: int) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, advance=n, total=self.total or None)
+        self._progress.update(advance=n, total=self.total or None)
 
     def reset(self) -> None:
-        if self._progress is not None:
-            self._progress.reset(self._task, total=self.total or None)
+        self._progress.update(completed=0, total=self.total or None)
 
     def close(self) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, completed=self.total, total=self.total)
+        self._progress.update(completed=self.total, total=self.total)
+        self._progress.finish()
 
 
 def _download(
-    url: str, out: Path, name: str, retries: int, retry_wait: float, timeout: float, progress
+    url: str, out: Path, name: str, retries: int, retry_wait: float, timeout: float, progress: Progress
 ) -> None:
     """Stream `url` to `out`, retrying network faults and transient HTTP errors; FetchError on giving up."""
     import pooch
@@ -124,7 +123,7 @@ def fetch_files(
     out_dir: str | os.PathLike,
     numbers: Sequence[int],
     base_url: str = DEFAULT_BASE_URL,
-    progress: bool = False,
+    progress: Progress | None = None,
     retries: int = 3,
     retry_wait: float | None = None,
     timeout: float = TIMEOUT_S,
@@ -136,6 +135,7 @@ def fetch_files(
     holds a partial file. Network faults and HTTP 408/429/5xx are retried `retries` times, waiting
     `retry_wait` seconds (default RETRY_WAIT_S), doubling each time. The first failure raises FetchError
     naming the file and why; files fetched before it stay. Returns the paths, in the order of `numbers`.
+    `progress` hears of every download's bytes.
     """
     if not re.match(r"https?://", base_url):
         raise ConfigError(f"base URL '{base_url}': expected http:// or https://")
@@ -145,51 +145,28 @@ def fetch_files(
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"{out_dir}: expected a directory for the files, got a file")
     out_dir.mkdir(parents=True, exist_ok=True)
-    bars = _progress() if progress else None
+    progress = progress or NO_PROGRESS
     paths = []
-    try:
-        for number in numbers:
-            name = file_name(number)
-            target = out_dir / name
-            if target.exists():
-                if _is_valid(target):
-                    paths.append(target)
-                    continue
-                target.unlink()  # an invalid copy (say an interrupted manual download): fetch it again
-            with tempfile.TemporaryDirectory(dir=out_dir, prefix=".fetch-") as tmp:
-                download = Path(tmp) / name
-                _download(base_url + name, download, name, retries, wait, timeout, bars)
-                try:
-                    validate_file(download)
-                except FormatError as exc:
-                    reason = f"expected {exc.expected}" + (f", got {exc.got}" if exc.got else "")
-                    if exc.field:
-                        reason = f"field '{exc.field}': {reason}"
-                    url = base_url + name
-                    message = f"{name}: downloaded from {url} but it is not a valid NOvA file: {reason}"
-                    raise FetchError(message) from None
-                os.replace(download, target)
-            paths.append(target)
-    finally:
-        if bars is not None:
-            bars.stop()
+    for number in numbers:
+        name = file_name(number)
+        target = out_dir / name
+        if target.exists():
+            if _is_valid(target):
+                paths.append(target)
+                continue
+            target.unlink()  # an invalid copy (say an interrupted manual download): fetch it again
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".fetch-") as tmp:
+            download = Path(tmp) / name
+            _download(base_url + name, download, name, retries, wait, timeout, progress)
+            try:
+                validate_file(download)
+            except FormatError as exc:
+                reason = f"expected {exc.expected}" + (f", got {exc.got}" if exc.got else "")
+                if exc.field:
+                    reason = f"field '{exc.field}': {reason}"
+                url = base_url + name
+                message = f"{name}: downloaded from {url} but it is not a valid NOvA file: {reason}"
+                raise FetchError(message) from None
+            os.replace(download, target)
+        paths.append(target)
     return paths
-
-
-def _progress():
-    """A rich download display on stderr when it is a terminal; None otherwise (nothing to draw on)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        return None
-    bars = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=console,
-    )
-    bars.start()
-    return bars

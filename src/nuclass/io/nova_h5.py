@@ -19,14 +19,13 @@ import numpy as np
 
 from nuclass.atomic import atomic_path
 from nuclass.errors import FormatError
-from nuclass.labels import N_FINALSTATES, N_INTERACTIONS
+from nuclass.labels.enums import N_FINALSTATES, N_INTERACTIONS
+from nuclass.labels.truth import REQUIRED_TRUTH, TRUTH_DTYPES
 
 __all__ = [
     "Events",
     "MapReader",
     "MAP_SHAPE",
-    "TRUTH_DTYPES",
-    "REQUIRED_TRUTH",
     "read_file",
     "read_truth",
     "iter_batches",
@@ -38,30 +37,7 @@ __all__ = [
 ]
 
 MAP_SHAPE = (2, 100, 80)  # (view, plane, cell); view 0 = x–z, view 1 = y–z
-MAP_SIZE = 16000
-# The 16 truth fields of the real files and their dtypes (reference/real-dataset.md).
-TRUTH_DTYPES: dict[str, np.dtype] = {
-    name: np.dtype(dt)
-    for name, dt in [
-        ("cycle", "int32"),
-        ("evt", "uint32"),
-        ("finalstate", "uint32"),
-        ("finalstateprong", "uint32"),
-        ("interaction", "uint32"),
-        ("lepenergy", "float32"),
-        ("nuenergy", "float32"),
-        ("parent", "uint32"),
-        ("particles", "uint32"),
-        ("rec.training.trainingdata_idx", "uint32"),
-        ("run", "uint32"),
-        ("subevt", "uint16"),
-        ("subrun", "uint32"),
-        ("vtxx", "float64"),
-        ("vtxy", "float64"),
-        ("vtxz", "float64"),
-    ]
-}
-REQUIRED_TRUTH = ("evt", "interaction", "finalstate", "nuenergy", "lepenergy")
+MAP_SIZE = MAP_SHAPE[0] * MAP_SHAPE[1] * MAP_SHAPE[2]  # 16000 values per row of `cvnmap`
 # Chosen by benchmarks/bench_read.py (benchmarks/README.md) on a simulated 7,000-event file, events per
 # CPU-second of read_file: the maps are ~1 % lit, and on them gzip beats lzf in size and speed alike
 # (lzf's 264-byte matches are slow on long zero runs). gzip 1: 45k events/s, 4.9 MB; gzip 4: 32k, 4.2 MB;

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from nuclass.labels import Task
-from nuclass.models import Recipe, register_model
+from nuclass.models.registry import Recipe, register_model
 
 __all__ = ["SeedMultiView", "SeedTwoChannel"]
 

@@ -14,11 +14,11 @@ import multiprocessing
 import os
 import shutil
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
 from nuclass.atomic import write_json
 from nuclass.errors import ConfigError, Interrupted
+from nuclass.progress import NO_PROGRESS, Progress
 from nuclass.sim.config import SimConfig
 
 __all__ = ["simulate_files", "read_manifest", "MANIFEST_NAME", "nova_files"]
@@ -100,12 +100,12 @@ def simulate_files(
     config: SimConfig | None = None,
     workers: int | None = None,
     overwrite: bool = False,
-    on_file: Callable[[Path], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Write neutrino1.h5 … neutrino{n_files}.h5 and simulation.json into out_dir; returns the files.
 
     Each file is seeded by (seed, its number), so a file's content does not depend on `workers`.
-    `on_file` is called with each file as it completes (in completion order), e.g. for a progress bar.
+    `progress` hears of each file as it completes.
     """
     from nuclass import __version__
 
@@ -121,20 +121,20 @@ def simulate_files(
     jobs = [(target / f"neutrino{k}.h5", events_per_file, seed, cfg, k) for k in range(1, n_files + 1)]
     workers = max(1, min(workers or os.cpu_count() or 1, n_files))
     done: dict[Path, int] = {}
+    progress = progress or NO_PROGRESS
+    progress.start(f"simulating {n_files} × {events_per_file:,} events", total=n_files)
     try:
         if workers == 1:
             for job in jobs:
                 path, candidates = _simulate_one_file(job)
                 done[path] = candidates
-                if on_file:
-                    on_file(path)
+                progress.update(advance=1)
         else:
             pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_ignore_sigint)
             try:
                 for path, candidates in pool.imap_unordered(_simulate_one_file, jobs):
                     done[path] = candidates
-                    if on_file:
-                        on_file(path)
+                    progress.update(advance=1)
                 pool.close()
             finally:
                 pool.terminate()
@@ -154,6 +154,8 @@ def simulate_files(
         if replacing:
             shutil.rmtree(target, ignore_errors=True)
         raise
+    finally:
+        progress.finish()
     if replacing:  # the new set is complete: only now do the old files go
         for old in nova_files(out):
             old.unlink()

@@ -1,8 +1,5 @@
-"""Figures: event displays of both detector views with their truth, and class and energy distributions.
-
-matplotlib is imported inside the functions (`import nuclass` stays light) and figures are drawn on
-the Agg canvas without pyplot, so nothing here touches global plotting state. PNGs are written atomically.
-"""
+"""Event figures: displays of both detector views of events with their truth, and the class and energy
+distributions of a sample."""
 
 from __future__ import annotations
 
@@ -13,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nuclass.atomic import atomic_path
 from nuclass.errors import ConfigError
-from nuclass.io.nova_h5 import Events, iter_batches, read_truth
+from nuclass.io.nova_h5 import MAP_SHAPE, Events, iter_batches, read_truth
 from nuclass.labels import TASKS, FinalState, Interaction, flavour_index, mode_index
+from nuclass.plots.canvas import figure, save_figure
 
 __all__ = ["display_event", "display_grid", "class_distributions", "event_caption", "CHARGE_LABEL"]
 
@@ -24,7 +21,7 @@ CHARGE_LABEL = "charge (ADC, 8-bit)"
 PLANE_LABEL = "plane (beam direction →)"
 CELL_LABEL = "cell"
 VIEW_TITLES = ("x–z view", "y–z view")
-N_PLANES, N_CELLS = 100, 80
+N_PLANES, N_CELLS = MAP_SHAPE[1:]
 ENERGY_RANGE_GEV = (0.0, 100.0)  # the real sample's nuenergy runs to ≈ 100 GeV
 _CMAP = "viridis"
 _DPI = 120
@@ -84,12 +81,6 @@ def event_caption(truth: Mapping[str, float]) -> tuple[str, str]:
     )
 
 
-def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
-
-
 def _draw_views(axes, maps: np.ndarray, norm, cmap, hit_counts: bool = True):
     """Both views of one event on two axes: planes horizontal, cells vertical, zero pixels blank."""
     image = None
@@ -130,12 +121,8 @@ def _charge_scale(max_charge: int):
 
 
 def _save(fig, out: str | os.PathLike) -> Path:
-    """Write `fig` as PNG to `out` atomically (temporary name, then rename)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=_DPI, facecolor="white", bbox_inches="tight", pad_inches=0.15)
-    return out
+    """`fig` as a PNG on white, cropped to what is drawn."""
+    return save_figure(fig, out, dpi=_DPI, facecolor="white", bbox_inches="tight", pad_inches=0.15)
 
 
 def display_event(
@@ -148,7 +135,7 @@ def display_event(
     """
     (shown,) = _select(file_or_events, [index])
     cmap, norm = _charge_scale(vmax or shown.maps.max())
-    fig = _figure(11.5, 4.9)
+    fig = figure(11.5, 4.9, dpi=_DPI)
     axes = fig.subplots(1, 2, sharey=True)
     image = _draw_views(axes, shown.maps, norm, cmap)
     axes[0].set_ylabel(CELL_LABEL)
@@ -177,7 +164,7 @@ def display_grid(
         raise ConfigError(f"display_grid: {len(titles)} titles for {len(indices)} events")
     shown = _select(events, indices)
     cmap, norm = _charge_scale(vmax or max(int(s.maps.max()) for s in shown))
-    fig = _figure(11, 4.4 * len(shown))
+    fig = figure(11, 4.4 * len(shown), dpi=_DPI)
     left, right = fig.subfigures(1, 2, width_ratios=(1, 0.07))
     rows = left.subfigures(len(shown), 1, squeeze=False)[:, 0]
     image = None
@@ -205,7 +192,7 @@ def class_distributions(meta: Mapping[str, np.ndarray], out: str | os.PathLike, 
     n = len(interaction)
     if n == 0:
         raise ConfigError("class_distributions needs at least one event")
-    fig = _figure(15, 4.8)
+    fig = figure(15, 4.8, dpi=_DPI)
     bars, nu_ax, lep_ax = fig.subplots(1, 3, width_ratios=(1.1, 1, 1))
 
     codes, counts = np.unique(interaction, return_counts=True)

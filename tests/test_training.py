@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
@@ -24,14 +25,9 @@ from nuclass.errors import ConfigError
 from nuclass.io import read_truth
 from nuclass.labels import TASKS
 from nuclass.models import create_model
-from nuclass.train import (
-    TimedValidation,
-    TrainConfig,
-    load_config,
-    load_model,
-    predict_files,
-    train,
-)
+from nuclass.predict import load_model, predict_files
+from nuclass.training import TrainConfig, load_config, train
+from nuclass.training.callbacks import TimedValidation
 
 NUCLASS = str(Path(sys.executable).with_name("nuclass"))
 # One thread per process: on a shared machine OpenMP threads waiting for busy cores are far slower.
@@ -282,3 +278,15 @@ def test_two_process_ddp_with_time_based_validation(sim_dir: Path, tmp_path: Pat
     steps = [int(r["step"]) for r in rows]
     assert len(rows) > 3 and steps == sorted(set(steps))  # several validations, one row each
     assert rows[-1]["epoch"] == "3" and steps[-1] == 4 * -(-(n_train // 2) // 8)  # the last one ends it
+
+
+def test_each_training_epoch_starts_a_new_shuffle_through_the_datamodule() -> None:
+    """The shuffle's epoch is set by its own hook at each training epoch's start (not by the metrics log)."""
+    from nuclass.training.callbacks import EpochMetrics
+    from nuclass.training.datamodule import EpochShuffle
+
+    epochs: list[int] = []
+    trainer = SimpleNamespace(current_epoch=3, datamodule=SimpleNamespace(set_epoch=epochs.append))
+    EpochShuffle().on_train_epoch_start(trainer, None)
+    assert epochs == [3]
+    assert EpochMetrics.on_train_epoch_start is pl.Callback.on_train_epoch_start  # the log leaves it alone

@@ -1,6 +1,6 @@
-"""Per-task event indexes and a streaming dataset that reads whole HDF5 chunks, with bounded memory.
+"""A streaming dataset over an event index that reads whole HDF5 chunks, with bounded memory.
 
-Only the truth of each file is read up front (`read_truth`, cheap); maps are read while training, a
+Only the truth of each file is read up front (see index.py); maps are read while training, a
 window of events at a time, by whole chunks (64 events per chunk in nuclass's files), so memory stays
 at a few windows per worker whatever the number of files. Shuffling is two-level: the order of chunks
 across all files, then the events within a window of `buffer_events`.
@@ -8,103 +8,22 @@ across all files, then the events within a window of `buffer_events`.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from nuclass.data.index import EventIndex
 from nuclass.data.transforms import normalise_maps
 from nuclass.io import nova_h5
-from nuclass.io.nova_h5 import read_truth
 from nuclass.labels import TASKS, Task
-from nuclass.selection import EventSelection
 
-__all__ = ["EventIndex", "build_index", "StreamingDataset", "META_FIELDS"]
+__all__ = ["StreamingDataset"]
 
-# Truth kept for test events, written beside their predictions.
-META_FIELDS = ("evt", "interaction", "finalstate", "nuenergy", "lepenergy")
-_CONTIGUOUS_BLOCK = 64  # events per read block in files stored without chunks
 _MAX_READ_CHUNKS = 16  # at most this many chunks decompressed in one call (16 MB of maps)
 _OPEN_FILES = 8  # h5py files kept open per worker
-
-
-@dataclass
-class EventIndex:
-    """The events of some files that one task uses: file id, row in that file, target.
-
-    target: (N,) int64 classes or float32 physical values; meta: truth columns of these events
-    (META_FIELDS), kept only when asked for (test sets); chunk_events: (n_files,) HDF5 chunk length.
-    """
-
-    files: list[Path]
-    file_id: np.ndarray
-    row: np.ndarray
-    target: np.ndarray
-    chunk_events: np.ndarray
-    meta: dict[str, np.ndarray] | None = None
-
-    def __len__(self) -> int:
-        return len(self.row)
-
-    def take(self, positions: np.ndarray) -> EventIndex:
-        """The events at `positions` (integer indices into this index)."""
-        meta = None if self.meta is None else {k: v[positions] for k, v in self.meta.items()}
-        return EventIndex(
-            self.files, self.file_id[positions], self.row[positions], self.target[positions],
-            self.chunk_events, meta
-        )
-
-
-def _maps_layout(path: Path) -> int:
-    """Events per HDF5 chunk of the file's maps (a fixed block for contiguous storage)."""
-    with nova_h5.MapReader(path) as reader:
-        return reader.chunk_events or _CONTIGUOUS_BLOCK
-
-
-def build_index(
-    files: Sequence[str | os.PathLike],
-    task: Task,
-    *,
-    keep_meta: bool = False,
-    max_events_per_file: int | None = None,
-    selection: EventSelection | None = None,
-) -> EventIndex:
-    """Index the events of `files` that `task` uses (task.labels decides) and `selection` keeps (given the
-    task's targets), reading truth only.
-
-    max_events_per_file keeps the first M used events of each file (quick runs and benchmarks).
-    """
-    files = [Path(f) for f in files]
-    ids, rows, targets, metas, chunks = [], [], [], [], []
-    for k, path in enumerate(files):
-        truth = read_truth(path)
-        mask, target = task.labels(truth)
-        used = np.flatnonzero(mask)
-        if selection is not None and selection.active:
-            keep = selection.mask({name: values[used] for name, values in truth.items()}, target)
-            used, target = used[keep], target[keep]
-        if max_events_per_file is not None:
-            used, target = used[:max_events_per_file], target[:max_events_per_file]
-        ids.append(np.full(len(used), k, dtype=np.int32))
-        rows.append(used.astype(np.int64))
-        targets.append(target)
-        chunks.append(_maps_layout(path))
-        if keep_meta:
-            metas.append({name: truth[name][used] for name in META_FIELDS})
-    dtype = np.float32 if task.kind == "regression" else np.int64
-    meta = {name: np.concatenate([m[name] for m in metas]) for name in META_FIELDS} if keep_meta else None
-    return EventIndex(
-        files,
-        np.concatenate(ids) if ids else np.empty(0, np.int32),
-        np.concatenate(rows) if rows else np.empty(0, np.int64),
-        np.concatenate(targets).astype(dtype) if targets else np.empty(0, dtype),
-        np.asarray(chunks, dtype=np.int64),
-        meta,
-    )
 
 
 class _ChunkReader:
@@ -158,9 +77,10 @@ class StreamingDataset(torch.utils.data.IterableDataset):
     `buffer_events`; without, events come in file and row order. `draw_weights` (N,) turns an epoch
     into N weighted draws with replacement (the weighted sampler). Under DDP every rank gets the same
     number of events (the last N mod world are left out of that epoch); workers of one rank share its
-    batches. Set `rank`, `world` and `epoch` before iterating. `mirror_x` (training augmentation)
-    mirrors the x–z view across its cells for a seeded half of the events: x → −x is a symmetry of the
-    beam and the detector (the beam and gravity lie in the y–z plane), so the y–z view is never flipped.
+    batches. Set `rank`, `world` and the epoch (`set_epoch`) before iterating. `mirror_x` (training
+    augmentation) mirrors the x–z view across its cells for a seeded half of the events: x → −x is a
+    symmetry of the beam and the detector (the beam and gravity lie in the y–z plane), so the y–z view is
+    never flipped.
     """
 
     def __init__(
@@ -185,6 +105,10 @@ class StreamingDataset(torch.utils.data.IterableDataset):
         self.buffer_events = max(batch_size, buffer_events - buffer_events % batch_size)
         self.draw_weights = draw_weights
         self.rank, self.world, self.epoch = 0, 1, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Shuffle the next iteration as epoch `epoch` (the samplers' convention)."""
+        self.epoch = epoch
 
     @property
     def task(self) -> Task:

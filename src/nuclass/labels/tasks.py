@@ -1,94 +1,64 @@
-"""NOvA's interaction and final-state enums and the six learning tasks: the only place label rules live.
+"""The six learning tasks, one frozen dataclass each, and what evaluation measures for each kind of task.
 
-Codes follow NOvA's `rec.training.trainingdata` enums as written out in the seed notebooks (seed 000's
-spelling). `kNIntType` and `kNFStType` in those enums are vector sizes, not event codes, so they are not
-members here and a file holding them is rejected.
+Training, evaluation, plots and the report loop over these tables instead of restating them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 
-__all__ = [
-    "Interaction",
-    "FinalState",
-    "Task",
-    "TASKS",
-    "get_task",
-    "N_INTERACTIONS",
-    "N_FINALSTATES",
-    "final_state_code",
-    "flavour_index",
-    "mode_index",
-]
+from nuclass.errors import ConfigError
+from nuclass.labels.enums import flavour_index, mode_index
+
+__all__ = ["Task", "TASKS", "get_task", "KindMetrics", "KIND_METRICS", "METRIC_WORDS"]
 
 
-class Interaction(IntEnum):
-    """NOvA's interaction type (`neutrino/interaction`)."""
+@dataclass(frozen=True)
+class KindMetrics:
+    """The metrics of one kind of task (classification or regression), each list in display order.
 
-    kNumuQE = 0
-    kNumuRes = 1
-    kNumuDIS = 2
-    kNumuOther = 3
-    kNueQE = 4
-    kNueRes = 5
-    kNueDIS = 6
-    kNueOther = 7
-    kNutauQE = 8
-    kNutauRes = 9
-    kNutauDIS = 10
-    kNutauOther = 11
-    kNuElectronElastic = 12
-    kNC = 13
-    kCosmic = 14
-    kOther = 15
+    summary: every overall figure of a test set (the report's table); headline: the few shown first
+    (`nuclass evaluate`'s table, the comparison of runs); grouped: per truth bin; per_category: per truth
+    category; dependence: tested for a dependence on each truth variable, the first also answering the
+    seeds' questions; compared: the figures with errors that studies compare (classification only).
+    """
+
+    summary: tuple[str, ...]
+    headline: tuple[str, ...]
+    grouped: tuple[str, ...]
+    per_category: tuple[str, ...]
+    dependence: tuple[str, ...]
+    compared: tuple[str, ...] = ()
 
 
-_FS_FLAVOURS = ("Numu", "Nue", "NC")
-_FS_COUNTS = ("0", "1", "2", "M")  # 0, 1, 2, 3+ tracks or showers
-FinalState = IntEnum(
-    "FinalState",
-    [
-        (f"k{flav}{tr}tr{sh}sh", 16 * f + 4 * t + s)
-        for f, flav in enumerate(_FS_FLAVOURS)
-        for t, tr in enumerate(_FS_COUNTS)
-        for s, sh in enumerate(_FS_COUNTS)
-    ]
-    + [("kCosmicFS", 48), ("kOtherFS", 49)],
-    module=__name__,
-)
-FinalState.__doc__ = (
-    "NOvA's final state (`neutrino/finalstate`): flavour (νμ CC, νe CC, NC) × visible tracks {0,1,2,3+} × "
-    "visible showers {0,1,2,3+}, then cosmic (48) and other (49)."
-)
-
-N_INTERACTIONS = len(Interaction)  # 16 valid codes, 0..15
-N_FINALSTATES = len(FinalState)  # 50 valid codes, 0..49
-
-
-def final_state_code(flavour: np.ndarray, n_tracks: np.ndarray, n_showers: np.ndarray) -> np.ndarray:
-    """FinalState code from flavour (0 νμ CC, 1 νe CC, 2 NC) and visible track/shower counts (capped at 3)."""
-    return 16 * np.asarray(flavour) + 4 * np.minimum(n_tracks, 3) + np.minimum(n_showers, 3)
-
-
-# Interaction code -> flavour class (0 νμ CC, 1 νe CC, 2 NC & other: seed 000's grouping).
-_FLAVOUR_OF = np.array([0] * 4 + [1] * 4 + [2] * 8)
-# Interaction code -> mode class (0 QE, 1 RES, 2 DIS, 3 other CC, 4 NC); -1: not used by the mode task.
-_MODE_OF = np.array([0, 1, 2, 3] * 3 + [4, 4, -1, -1])
-
-
-def flavour_index(interaction: np.ndarray) -> np.ndarray:
-    """Flavour class of each event: 0 νμ CC (codes 0–3), 1 νe CC (4–7), 2 NC & other (8–15)."""
-    return _FLAVOUR_OF[np.asarray(interaction, dtype=np.int64)]
-
-
-def mode_index(interaction: np.ndarray) -> np.ndarray:
-    """Mode class: 0 QE, 1 RES, 2 DIS, 3 other CC, 4 NC (codes 12, 13); −1 for cosmic and other (14, 15)."""
-    return _MODE_OF[np.asarray(interaction, dtype=np.int64)]
+KIND_METRICS = {
+    "classification": KindMetrics(
+        summary=("n_events", "accuracy", "balanced_accuracy", "precision", "recall", "f1", "cohen_kappa",
+                 "roc_auc", "loss"),
+        headline=("accuracy", "balanced_accuracy", "roc_auc"),
+        grouped=("accuracy", "loss"),
+        per_category=("accuracy",),
+        dependence=("accuracy",),
+        compared=("accuracy", "balanced_accuracy", "roc_auc", "loss"),
+    ),
+    "regression": KindMetrics(
+        summary=("n_events", "n_relative", "mse", "mae", "bias", "resolution"),
+        headline=("resolution", "bias", "mae"),
+        grouped=("bias", "resolution"),
+        per_category=("bias", "resolution"),
+        dependence=("resolution", "bias"),
+    ),
+}
+# The compared figures in words (sentences, axis labels).
+METRIC_WORDS = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "roc_auc": "ROC AUC",
+    "loss": "loss",
+}
 
 
 Meta = Mapping[str, np.ndarray]
@@ -119,6 +89,36 @@ class Task:
     @property
     def is_classification(self) -> bool:
         return self.kind != "regression"
+
+    @property
+    def metrics(self) -> KindMetrics:
+        """What evaluation measures for this kind of task."""
+        return KIND_METRICS["classification" if self.is_classification else "regression"]
+
+    def squeeze_scores(self, score: np.ndarray) -> np.ndarray:
+        """Scores as predictions hold them -> class-1 probability (N,) for binary tasks, class probabilities
+        (N, K) for multi-class, regressed value (N,); ConfigError for any other shape."""
+        score = np.asarray(score, dtype=np.float64)
+        if self.kind == "multiclass":
+            if score.ndim != 2 or score.shape[1] != len(self.class_names):
+                raise ConfigError(
+                    f"task {self.name}: expected scores (N, {len(self.class_names)}), got shape {score.shape}"
+                )
+            return score
+        if score.ndim == 2 and score.shape[1] == 1:
+            score = score[:, 0]
+        if score.ndim != 1:
+            raise ConfigError(f"task {self.name}: expected scores (N,) or (N, 1), got shape {score.shape}")
+        return score
+
+    def predicted_class(self, score: np.ndarray) -> np.ndarray:
+        """Predicted class (N,) int64: probability ≥ 0.5 (binary) or the most probable class (multi-class)."""
+        p = self.squeeze_scores(score)
+        if self.kind == "binary":
+            return (p >= 0.5).astype(np.int64)
+        if self.kind == "multiclass":
+            return np.argmax(p, axis=1).astype(np.int64)
+        raise ConfigError(f"task {self.name} is a regression; it has no predicted class")
 
     def labels(self, meta: Meta) -> tuple[np.ndarray, np.ndarray]:
         """(mask of events used, target of those events): int64 classes, or float32 physical values."""
@@ -209,8 +209,6 @@ TASKS: dict[str, Task] = {
 
 def get_task(name: str) -> Task:
     """The task called `name`; an unknown name raises ConfigError listing the valid ones."""
-    from nuclass.errors import ConfigError
-
     try:
         return TASKS[name]
     except KeyError:

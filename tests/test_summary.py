@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from nuclass.console import render_summary
 from nuclass.errors import ConfigError, FormatError
-from nuclass.inspect import expand_paths, render_summary, summarise
-from nuclass.io import Events, read_file, read_truth, write_file
+from nuclass.io import Events, expand_paths, read_file, read_truth, write_file
+from nuclass.io.summary import summarise
 
 
 def _hand_made() -> Events:

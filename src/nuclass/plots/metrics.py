@@ -1,13 +1,8 @@
-"""Figures of a run's performance: ROC, efficiency and purity vs cut, scores, confusion matrices, binned
-performance against the truth, regression residuals and training curves; each PNG written atomically.
-
-Matplotlib is imported inside the functions (Figure objects, no pyplot state): importing this module is cheap.
-"""
+"""Figures of a test set's performance: ROC, efficiency and purity vs cut, score distributions, confusion
+matrices, performance in truth bins and categories, and predicted vs true values."""
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -16,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from nuclass.atomic import atomic_path
-from nuclass.evaluate import MIN_GROUP_EVENTS
-from nuclass.labels import Task
+from nuclass.labels import KIND_METRICS, Task
+from nuclass.labels.groups import grouping
+from nuclass.plots.canvas import figure, save_figure
+from nuclass.stats import MIN_GROUP_EVENTS
 
 __all__ = [
-    "VARIABLE_LABELS",
-    "save_figure",
+    "METRIC_LABELS",
     "roc_curves",
     "efficiency_purity",
     "score_distributions",
@@ -30,51 +25,14 @@ __all__ = [
     "binned_performance",
     "category_performance",
     "predicted_vs_true",
-    "training_curves",
-    "class_counts",
-    "read_training_log",
-    "plot_test_set",
-    "plot_run",
 ]
 
-VARIABLE_LABELS = {
-    "nuenergy": r"true neutrino energy $E_\nu$ (GeV)",
-    "lepenergy": r"true lepton energy $E_\ell$ (GeV)",
-    "interaction": "true interaction type",
-    "finalstate": "true final state",
-    "mode": "true interaction mode (all flavours)",
-}
 METRIC_LABELS = {
     "accuracy": "accuracy (fraction classified correctly)",
     "loss": "mean cross-entropy (nats)",
     "bias": r"bias $\langle (\hat{x} - x)/x \rangle$",
     "resolution": r"resolution RMS$[(\hat{x} - x)/x]$",
 }
-_DPI = 110
-
-
-def _figure(width: float, height: float, **kwargs):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=_DPI, layout="constrained", **kwargs)
-
-
-def save_figure(fig, out: str | os.PathLike) -> Path:
-    """Write `fig` as PNG to `out` atomically (temporary name in the same directory, then rename)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png")
-    return out
-
-
-def _probabilities(task: Task, score: np.ndarray) -> np.ndarray:
-    score = np.asarray(score, dtype=np.float64)
-    return score[:, 0] if task.kind != "multiclass" and score.ndim == 2 else score
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Classification
 
 
 def roc_curves(
@@ -84,8 +42,8 @@ def roc_curves(
     from sklearn.metrics import auc, roc_curve
 
     y = np.asarray(y_true).astype(np.int64).ravel()
-    p = _probabilities(task, score)
-    fig = _figure(5.6, 5.0)
+    p = task.squeeze_scores(score)
+    fig = figure(5.6, 5.0)
     ax = fig.subplots()
     if task.kind == "binary":
         curves = [(task.class_names[1], y == 1, p)]
@@ -117,7 +75,7 @@ def efficiency_purity(
     cut = np.asarray(ep["cut"], dtype=np.float64)
     eff = np.asarray([np.nan if v is None else v for v in ep["efficiency"]], dtype=np.float64)
     pur = np.asarray([np.nan if v is None else v for v in ep["purity"]], dtype=np.float64)
-    fig = _figure(6.4, 4.6)
+    fig = figure(6.4, 4.6)
     ax = fig.subplots()
     ax.plot(cut, eff, lw=1.8, label=f"efficiency (fraction of true {signal} selected)")
     ax.plot(cut, pur, lw=1.8, label=f"purity (fraction of selected that is {signal})")
@@ -159,7 +117,7 @@ def score_distributions(
 ) -> Path:
     """Distribution of each network score per true class (log y); one panel per output for multi-class."""
     y = np.asarray(y_true).astype(np.int64).ravel()
-    p = _probabilities(task, score)
+    p = task.squeeze_scores(score)
     outputs = (
         [(task.class_names[1], p)]
         if task.kind == "binary"
@@ -167,7 +125,7 @@ def score_distributions(
     )
     ncols = min(3, len(outputs))
     nrows = math.ceil(len(outputs) / ncols)
-    fig = _figure(5.2 * ncols, 3.8 * nrows)
+    fig = figure(5.2 * ncols, 3.8 * nrows)
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     bins = np.linspace(0, 1, 41)
     for k, (ax, (name, s)) in enumerate(zip(axes, outputs, strict=False)):
@@ -198,7 +156,7 @@ def confusion_matrices(
         norm = np.where(row > 0, cm / np.maximum(row, 1), np.nan)
     k = len(class_names)
     size = 2.4 + 0.75 * k
-    fig = _figure(2 * size + 0.8, size)
+    fig = figure(2 * size + 0.8, size)
     for ax, values, what, fmt in zip(
         fig.subplots(1, 2),
         (cm, norm),
@@ -225,10 +183,6 @@ def confusion_matrices(
     return save_figure(fig, out)
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Performance against the truth
-
-
 def _metric_errors(groups: Sequence[Mapping[str, Any]], metric: str) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper error bars of `metric` per group: Clopper–Pearson for accuracy, ± err otherwise."""
     value = np.array([g[metric] for g in groups], dtype=np.float64)
@@ -246,7 +200,7 @@ def binned_performance(
     bins: Sequence[Mapping[str, Any]],
     variable: str,
     out: str | os.PathLike,
-    metrics: Sequence[str] = ("accuracy", "loss"),
+    metrics: Sequence[str] = KIND_METRICS["classification"].grouped,
     overall: Mapping[str, float] | None = None,
     title: str = "",
 ) -> Path:
@@ -264,7 +218,7 @@ def binned_performance(
     if log_x:
         lo = np.maximum(lo, left)
     x = np.sqrt(lo * hi) if log_x else (lo + hi) / 2
-    fig = _figure(6.8, 2.2 + 2.4 * len(metrics))
+    fig = figure(6.8, 2.2 + 2.4 * len(metrics))
     axes = np.atleast_1d(fig.subplots(len(metrics), 1, sharex=True))
     for ax, metric in zip(axes, metrics, strict=True):
         ok = np.array([b.get(metric) is not None for b in bins], dtype=bool)
@@ -291,10 +245,10 @@ def binned_performance(
     if log_x:
         axes[-1].set_xscale("log")
         axes[-1].set_xlim(left / 1.2, hi[-1] * 1.2)
-    axes[-1].set_xlabel(VARIABLE_LABELS.get(variable, variable))
+    axes[-1].set_xlabel(grouping(variable).axis_label)
     n_text = f"{len(bins)} quantile bins, {sum(b['n'] for b in bins)} events"
     axes[0].set_title(
-        title or f"Performance vs {VARIABLE_LABELS.get(variable, variable)} ({n_text})", fontsize=10
+        title or f"Performance vs {grouping(variable).axis_label} ({n_text})", fontsize=10
     )
     return save_figure(fig, out)
 
@@ -303,7 +257,7 @@ def category_performance(
     groups: Sequence[Mapping[str, Any]],
     variable: str,
     out: str | os.PathLike,
-    metrics: Sequence[str] = ("accuracy",),
+    metrics: Sequence[str] = KIND_METRICS["classification"].per_category,
     overall: Mapping[str, float] | None = None,
     title: str = "",
     min_n: int = MIN_GROUP_EVENTS,
@@ -317,7 +271,7 @@ def category_performance(
     present = [g for g in groups if g["n"] > 0]
     absent = [g["category"] for g in groups if g["n"] == 0]
     names = [g["category"] for g in present]
-    fig = _figure(4.2 + 3.4 * len(metrics), 1.6 + 0.3 * max(len(present), 2))
+    fig = figure(4.2 + 3.4 * len(metrics), 1.6 + 0.3 * max(len(present), 2))
     axes = np.atleast_1d(fig.subplots(1, len(metrics), sharey=True))
     ypos = np.arange(len(present))
     few = np.array([g["n"] < min_n for g in present], dtype=bool)
@@ -359,14 +313,10 @@ def category_performance(
         )
     axes[0].set_yticks(ypos, names, fontsize=8)
     axes[0].invert_yaxis()
-    axes[0].set_ylabel(VARIABLE_LABELS.get(variable, variable))
+    axes[0].set_ylabel(grouping(variable).axis_label)
     note = f"; absent from this set: {len(absent)} categories" if absent else ""
-    fig.suptitle(title or f"Performance per {VARIABLE_LABELS.get(variable, variable)}{note}", fontsize=10)
+    fig.suptitle(title or f"Performance per {grouping(variable).axis_label}{note}", fontsize=10)
     return save_figure(fig, out)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Regression
 
 
 def predicted_vs_true(
@@ -385,7 +335,7 @@ def predicted_vs_true(
     lo, hi = np.quantile(np.concatenate([true, pred]), [0.0, 0.995]) if len(true) else (0.0, 1.0)
     edges = np.linspace(lo, hi if hi > lo else lo + 1, 61)
     counts, _, _ = np.histogram2d(true, pred, bins=(edges, edges))
-    fig = _figure(6.0, 5.0)
+    fig = figure(6.0, 5.0)
     ax = fig.subplots()
     masked = np.ma.masked_equal(counts.T, 0)
     image = ax.pcolormesh(
@@ -404,198 +354,3 @@ def predicted_vs_true(
     )
     ax.legend(loc="upper left", fontsize=8)
     return save_figure(fig, out)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Training
-
-
-def read_training_log(path: str | os.PathLike) -> dict[str, dict[int, float]]:
-    """Per-epoch values of each metric in a Lightning CSVLogger metrics.csv ({column: {epoch: mean value}}).
-
-    Rows logged per step and per epoch are merged by averaging the non-empty values of each epoch; a column
-    `x_epoch` is preferred over `x_step`.
-    """
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    values: dict[str, dict[int, list[float]]] = {}
-    for row in rows:
-        if not row.get("epoch"):
-            continue
-        epoch = int(float(row["epoch"]))
-        for key, text in row.items():
-            if key in ("epoch", "step") or not text:
-                continue
-            values.setdefault(key, {}).setdefault(epoch, []).append(float(text))
-    out = {k: {e: float(np.mean(v)) for e, v in sorted(per.items())} for k, per in values.items()}
-    for key in [k for k in out if k.endswith("_step") and k[: -len("_step")] + "_epoch" in out]:
-        del out[key]
-    return {k.removesuffix("_epoch"): v for k, v in out.items()}
-
-
-def training_curves(metrics_csv: str | os.PathLike, out: str | os.PathLike, title: str = "") -> Path:
-    """Loss (and accuracy or other metrics, if logged) vs epoch, training vs validation, best epoch marked."""
-    from matplotlib.ticker import MaxNLocator
-
-    log = read_training_log(metrics_csv)
-    losses = {k: v for k, v in log.items() if "loss" in k}
-    others = {k: v for k, v in log.items() if "loss" not in k and not k.startswith("lr") and k != "seconds"}
-    panels = [("loss", losses)] + ([("metric", others)] if others else [])
-    fig = _figure(5.4 * len(panels), 4.2)
-    axes = np.atleast_1d(fig.subplots(1, len(panels)))
-    best = min(losses["val_loss"], key=losses["val_loss"].get) if "val_loss" in losses else None
-    for ax, (what, series) in zip(axes, panels, strict=True):
-        for key, per_epoch in sorted(series.items()):
-            style = "--" if key.startswith("train") else "-"
-            ax.plot(list(per_epoch), list(per_epoch.values()), style, marker="o", ms=3, label=key)
-        if best is not None:
-            ax.axvline(best, color="grey", ls=":", lw=1, label=f"lowest val_loss (epoch {best})")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        accuracy_only = all("acc" in k for k in series)
-        ax.set(
-            xlabel="epoch", ylabel="loss" if what == "loss" else ("accuracy" if accuracy_only else "metric")
-        )
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title or "Training curves (dashed: training, solid: validation)")
-    return save_figure(fig, out)
-
-
-def class_counts(
-    counts: Mapping[str, Mapping[str, Sequence[float]]],
-    class_names: Sequence[str],
-    out: str | os.PathLike,
-    balance: str = "",
-    title: str = "",
-) -> Path:
-    """Events per class in each split before and after balancing (model.json's class_counts: {"before":
-    {split: counts}, "after": {split: counts}}); for test, "after" is the balanced test set."""
-    splits = [s for s in ("train", "val", "test") if s in counts["before"]]
-    fig = _figure(3.6 * len(splits), 3.8)
-    axes = np.atleast_1d(fig.subplots(1, len(splits), sharey=False))
-    x = np.arange(len(class_names))
-    after_label = {"weights": "after (weighted)", "sampler": "after (expected draws)"}.get(balance, "after")
-    for ax, split in zip(axes, splits, strict=True):
-        for shift, when, label, colour in (
-            (-0.2, "before", "before", "#9aa7b5"),
-            (0.2, "after", "balanced test set" if split == "test" else after_label, "#2c6fb7"),
-        ):
-            values = np.asarray(counts[when][split], dtype=np.float64)
-            bars = ax.bar(x + shift, values, width=0.4, color=colour, label=label)
-            ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values], fontsize=7)
-        ax.set_xticks(x, class_names, fontsize=8)
-        ax.set(title=split, ylabel="events")
-        ax.legend(fontsize=7)
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(title or f"Class counts before and after balancing ({balance or 'none'})")
-    return save_figure(fig, out)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Everything for a run
-
-
-_BY_VARIABLES = ("nuenergy", "lepenergy")
-_BY_CATEGORIES = ("interaction", "mode", "finalstate")
-
-
-def plot_test_set(
-    task: Task,
-    arrays: Mapping[str, np.ndarray],
-    block: Mapping[str, Any],
-    out_dir: str | os.PathLike,
-    prefix: str,
-) -> dict[str, Path]:
-    """Every figure of one test set (arrays: score, target, truth; block: its metrics) → {name: path}."""
-    out_dir = Path(out_dir)
-    y, score = np.asarray(arrays["target"]), np.asarray(arrays["score"])
-    label = f"{task.name}, {prefix} test set"
-    paths: dict[str, Path] = {}
-    if task.is_classification:
-        metrics = ("accuracy", "loss")
-        paths["roc"] = roc_curves(task, y, score, out_dir / f"{prefix}_roc.png", f"ROC curve ({label})")
-        best = None
-        if task.kind == "binary":
-            ep = block["efficiency_purity"]
-            best = ep["best_cut"]
-            paths["efficiency_purity"] = efficiency_purity(
-                ep,
-                out_dir / f"{prefix}_efficiency_purity.png",
-                task.class_names[1],
-                f"Efficiency and purity vs cut ({label})",
-            )
-        paths["scores"] = score_distributions(
-            task, y, score, out_dir / f"{prefix}_scores.png", f"Scores by true class ({label})", best
-        )
-        paths["confusion_matrix"] = confusion_matrices(
-            block["confusion_matrix"],
-            task.class_names,
-            out_dir / f"{prefix}_confusion_matrix.png",
-            f"Confusion matrix ({label})",
-        )
-    else:
-        metrics = ("bias", "resolution")
-        quantity = "y" if task.name == "y" else r"$E_\nu$"
-        pred = _probabilities(task, score)
-        paths["predicted_vs_true"] = predicted_vs_true(
-            y,
-            pred,
-            out_dir / f"{prefix}_predicted_vs_true.png",
-            quantity,
-            task.unit,
-            f"Predicted vs true ({label})",
-        )
-        paths["by_true"] = binned_performance(
-            block["by_true"],
-            task.class_names[0],
-            out_dir / f"{prefix}_by_true.png",
-            metrics,
-            block,
-            f"Bias and resolution vs true {quantity} ({label})",
-        )
-    for variable in _BY_VARIABLES:
-        paths[f"by_{variable}"] = binned_performance(
-            block["by"][variable],
-            variable,
-            out_dir / f"{prefix}_by_{variable}.png",
-            metrics,
-            block,
-            f"Performance vs {VARIABLE_LABELS[variable]} ({label})",
-        )
-    for variable in _BY_CATEGORIES:
-        paths[f"by_{variable}"] = category_performance(
-            block["by"][variable],
-            variable,
-            out_dir / f"{prefix}_by_{variable}.png",
-            metrics[:1] if task.is_classification else metrics,
-            block,
-            f"Performance per {variable} ({label})",
-        )
-    return paths
-
-
-def plot_run(
-    run_dir: str | os.PathLike,
-    task: Task,
-    sets: Mapping[str, Mapping[str, np.ndarray]],
-    result: Mapping[str, Any],
-) -> dict[str, Any]:
-    """Every figure of a run into RUN_DIR/plots/; returns their paths relative to RUN_DIR, per test set."""
-    run_dir = Path(run_dir)
-    out_dir = run_dir / "plots"
-    rel: dict[str, Any] = {}
-    log = run_dir / "metrics.csv"
-    if log.is_file():
-        rel["training_curves"] = (
-            training_curves(log, out_dir / "training_curves.png").relative_to(run_dir).as_posix()
-        )
-    info_path = run_dir / "model.json"
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    if info.get("class_counts"):
-        balance = str(info.get("config", {}).get("balance") or "")
-        path = class_counts(info["class_counts"], task.class_names, out_dir / "class_counts.png", balance)
-        rel["class_counts"] = path.relative_to(run_dir).as_posix()
-    for name, arrays in sets.items():
-        paths = plot_test_set(task, arrays, result["test_sets"][name], out_dir, name)
-        rel[name] = {k: p.relative_to(run_dir).as_posix() for k, p in paths.items()}
-    return rel

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import types
 from pathlib import Path
 
 import h5py
@@ -15,25 +13,23 @@ import pytest
 import yaml
 
 from nuclass.errors import FormatError
-from nuclass.evaluate import (
+from nuclass.evaluation import evaluate_run
+from nuclass.evaluation.metrics import (
     bias,
     bias_error,
-    binomial_error,
-    clopper_pearson,
-    dependence_summary,
     efficiency_purity_curve,
-    evaluate_run,
-    load_predictions,
     metrics_for,
     per_event_loss,
-    predict_to_h5,
-    quantile_edges,
     resolution,
     resolution_error,
 )
+from nuclass.evaluation.truth import dependence_summary, quantile_edges
 from nuclass.io import iter_batches, read_truth
 from nuclass.labels import FinalState, Interaction, get_task
-from nuclass.metric_plots import read_training_log
+from nuclass.plots.training import read_training_log
+from nuclass.predict import predict_to_h5
+from nuclass.run_dir import load_predictions
+from nuclass.stats import binomial_error, clopper_pearson
 
 # ----------------------------------------------------------------------------------------------------------
 # Synthetic test sets (also used by test_report.py)
@@ -505,13 +501,12 @@ def test_training_log_merges_step_and_epoch_rows(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Predictions on new files (a stand-in for nuclass.train.predict_files)
+# Predictions on new files (a stand-in for nuclass.predict.predict_files)
 
 
 @pytest.fixture
 def fake_predict_files(monkeypatch):
     """A predict_files yielding (Events, a score for every event): P(νμ CC) from the truth plus noise."""
-    module = types.ModuleType("nuclass.train")
     calls = []
 
     def predict_files(run_dir, paths, batch_size):
@@ -524,8 +519,7 @@ def fake_predict_files(monkeypatch):
                 np.clip(np.where(signal, 0.8, 0.2) + rng.normal(0, 0.25, len(events)), 0, 1)[:, None],
             )
 
-    module.predict_files = predict_files
-    monkeypatch.setitem(sys.modules, "nuclass.train", module)
+    monkeypatch.setattr("nuclass.predict.predict_files", predict_files)
     return calls
 
 

@@ -1,0 +1,72 @@
+"""The groupings of events by their truth that evaluation, plots and the report show performance in: one
+table, with each grouping's display names (add a row and every consumer shows it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from nuclass.labels.enums import FinalState, Interaction, mode_index
+from nuclass.labels.tasks import TASKS
+
+__all__ = ["Grouping", "GROUPINGS", "MODE_GROUPS", "grouping"]
+
+# The mode task's classes, and one group for the codes it leaves out.
+MODE_GROUPS = (*TASKS["mode"].class_names, "cosmic & other")
+
+
+def _mode_group(meta: Mapping[str, np.ndarray]) -> np.ndarray:
+    modes = mode_index(meta["interaction"])
+    return np.where(modes < 0, len(MODE_GROUPS) - 1, modes)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """One way to group events by truth: quantile bins of a truth field (`categories` None), or categories
+    (name, code) with `codes` giving each event's code (default: the field's value).
+
+    name: its key in metrics.json's "by"; title: its words in sentences; axis_label: on plots; unit: of
+    bin edges; field: the truth field it reads (default: its name), one of labels.truth.ANALYSIS_TRUTH so
+    that every test event's prediction keeps it.
+    """
+
+    name: str
+    title: str
+    axis_label: str
+    unit: str = ""
+    categories: tuple[tuple[str, int], ...] | None = None
+    codes: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
+    field: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.field:
+            object.__setattr__(self, "field", self.name)
+
+    def category_codes(self, meta: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The category code of each event (N,) int64."""
+        codes = self.codes(meta) if self.codes is not None else meta[self.field]
+        return np.asarray(codes).astype(np.int64)
+
+
+GROUPINGS: dict[str, Grouping] = {
+    g.name: g
+    for g in (
+        Grouping("nuenergy", "neutrino energy", r"true neutrino energy $E_\nu$ (GeV)", "GeV"),
+        Grouping("lepenergy", "lepton energy", r"true lepton energy $E_\ell$ (GeV)", "GeV"),
+        Grouping("interaction", "interaction type", "true interaction type",
+                 categories=tuple((c.name, c.value) for c in Interaction)),
+        Grouping("finalstate", "final state", "true final state",
+                 categories=tuple((c.name, c.value) for c in FinalState)),
+        Grouping("mode", "interaction mode", "true interaction mode (all flavours)",
+                 categories=tuple((name, i) for i, name in enumerate(MODE_GROUPS)), codes=_mode_group,
+                 field="interaction"),
+    )
+}
+
+
+def grouping(name: str) -> Grouping:
+    """The grouping called `name`, or for any other variable (say a regression's true value) a plain one
+    that shows the name as it is."""
+    return GROUPINGS.get(name) or Grouping(name, name, name)

@@ -1,0 +1,132 @@
+"""The callbacks of a training run: metrics.csv rows, the plateau schedule per validation, time-based
+validation that DDP ranks agree on, and checkpoints written atomically."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from nuclass.atomic import atomic_path
+from nuclass.run_dir import RunDir
+from nuclass.training.datamodule import EpochShuffle
+from nuclass.training.lightning_adapter import is_last_batch, set_validation_due
+
+__all__ = ["EpochMetrics", "PlateauPerValidation", "TimedValidation", "AtomicCheckpointIO", "make_callbacks"]
+
+
+class EpochMetrics(pl.Callback):
+    """Appends one row per validation to RUN_DIR/metrics.csv: epoch, step, train_loss (mean since the last
+    validation), val_*, lr, seconds.
+
+    Placed before the checkpoint callback, so the row is on disk before the checkpoint; a resumed
+    run first drops the rows of the steps it repeats.
+    """
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.start = time.monotonic()
+        self.loss_sum, self.loss_n = 0.0, 0
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        # after a resume, global_step is the checkpoint's: rows of later validations are redone
+        if trainer.is_global_zero and (rows := self.run.read_training_log()):
+            self.run.write_training_log([r for r in rows if int(r["step"]) <= trainer.global_step])
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        self.loss_sum += float(outputs["loss"]) * len(batch["y"])
+        self.loss_n += len(batch["y"])
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        row: dict[str, Any] = {"epoch": trainer.current_epoch, "step": trainer.global_step}
+        row["train_loss"] = self.loss_sum / self.loss_n if self.loss_n else float("nan")
+        row.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")})
+        row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
+        row["seconds"] = round(time.monotonic() - self.start, 2)
+        self.run.write_training_log(self.run.read_training_log() + [row])
+        self.loss_sum, self.loss_n = 0.0, 0  # the next row's train_loss covers the batches since this one
+
+
+class PlateauPerValidation(pl.Callback):
+    """Steps a ReduceLROnPlateau schedule with each validation's val_loss, so that its patience counts
+    validations, as early stopping's does: with --val-every-minutes an epoch may hold several validations
+    or none, and stepping at epoch ends would miss the first or count a stale loss again."""
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        val_loss = trainer.callback_metrics.get("val_loss")
+        if trainer.sanity_checking or val_loss is None:
+            return
+        for config in trainer.lr_scheduler_configs:
+            if isinstance(config.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                config.scheduler.step(float(val_loss))
+
+
+class TimedValidation(pl.Callback):
+    """When to validate under --val-every-minutes, decided here rather than by Lightning 2.6's own check,
+    which (1) reads each process's clock, so that DDP ranks deciding differently waited for each other
+    forever (seen with 2 processes on CPU), and (2) never validates a run that ends by max_epochs between
+    two validations. Rank 0 decides after every batch and broadcasts; every rank's Lightning clock is
+    set so that its check gives that answer, and the last batch of the last epoch is always due."""
+
+    def __init__(self, minutes: float) -> None:
+        self.interval = 60.0 * minutes
+        self.last_validation = time.monotonic()
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.last_validation = time.monotonic()
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.last_validation = time.monotonic()
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        last_epoch = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
+        if last_epoch and is_last_batch(trainer):
+            trainer.should_stop = True  # Lightning validates before stopping
+        due = trainer.strategy.broadcast(time.monotonic() - self.last_validation >= self.interval, src=0)
+        set_validation_due(trainer, due)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary name and renamed, so SIGKILL never leaves a truncated last.ckpt."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        with atomic_path(path) as tmp:
+            super().save_checkpoint(checkpoint, tmp, storage_options)
+
+
+def make_callbacks(
+    run: RunDir, patience: int, progress: bool, val_every_minutes: float | None
+) -> tuple[list[pl.Callback], ModelCheckpoint]:
+    """Every callback of a run, in order, and the checkpoint callback among them."""
+    checkpoint = ModelCheckpoint(
+        dirpath=run.checkpoints,
+        filename="best",
+        monitor="val_loss",
+        mode="min",
+        save_top_k=1,
+        save_last=True,
+        enable_version_counter=False,
+        save_on_train_epoch_end=False,  # after each validation, per epoch or per time interval
+    )
+    callbacks = [
+        EpochMetrics(run),  # before the plateau step: a row shows the lr it trained at
+        PlateauPerValidation(),
+        checkpoint,
+        EarlyStopping(monitor="val_loss", mode="min", patience=patience, check_on_train_epoch_end=False),
+        EpochShuffle(),
+    ]
+    if val_every_minutes is not None:
+        callbacks.append(TimedValidation(val_every_minutes))
+    if progress:
+        callbacks.append(RichProgressBar())
+    return callbacks, checkpoint

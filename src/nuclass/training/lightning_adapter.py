@@ -1,0 +1,56 @@
+"""Where nuclass reaches past Lightning's public API, in one place: two loop internals that time-based
+validation needs, and the quieting of tips and warnings that do not apply to streaming CPU runs.
+
+tests/test_lightning_adapter.py fails loudly when a Lightning release moves these internals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import warnings
+from collections.abc import Iterator
+
+import lightning.pytorch as pl
+
+__all__ = ["is_last_batch", "set_validation_due", "quiet_lightning"]
+
+
+def is_last_batch(trainer: pl.Trainer) -> bool:
+    """Whether the batch just trained is the last of its epoch (Lightning's epoch loop knows: no public
+    API)."""
+    return bool(trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)
+
+
+def set_validation_due(trainer: pl.Trainer, due: bool) -> None:
+    """Make Lightning's time-based check (now − trainer._last_val_time ≥ interval) answer `due` after this
+    batch, whatever this process's own clock says."""
+    trainer._last_val_time = -math.inf if due else math.inf
+
+
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Hide Lightning's tips and the warnings that do not apply to streaming CPU runs."""
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        for message in (
+            r".*does not have many workers.*",
+            r".*Checkpoint directory .* exists and is not empty.*",
+            r".*The number of training batches .* is smaller than the logging interval.*",
+            r".*LeafSpec.*is deprecated.*",
+            # DDP: each rank's epoch train loss is its own shard's (metrics.csv: rank 0's); no per-step sync
+            r".*It is recommended to use `self.log\('train_(loss|acc|mae)', \.\.\., sync_dist=True\)`.*",
+            # an epoch ended before any validation: PlateauPerValidation steps the plateau instead
+            r".*ReduceLROnPlateau conditioned on metric val_loss which is not available.*",
+            # each worker reads its own batches (see StreamingDataset)
+            r".*IterableDataset.*has `__len__` defined.*",
+        ):
+            warnings.filterwarnings("ignore", message=message)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+

@@ -1,0 +1,203 @@
+"""`train(config) -> dict`: one training run from a config to a finished run directory (see RunDir)."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import resource
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities import rank_zero_only
+
+from nuclass.data.prepare import PreparedData, prepare_data
+from nuclass.data.splits import split_files
+from nuclass.errors import ConfigError, NuclassError
+from nuclass.io import expand_paths
+from nuclass.labels import Task, get_task
+from nuclass.models import create_model
+from nuclass.predict import write_test_predictions
+from nuclass.run_dir import RunDir
+from nuclass.training.callbacks import AtomicCheckpointIO, make_callbacks
+from nuclass.training.config import TrainConfig, resolve
+from nuclass.training.datamodule import StreamingData
+from nuclass.training.lightning_adapter import quiet_lightning
+from nuclass.training.module import TaskModule, set_threads
+
+__all__ = ["train", "cpu_seconds"]
+
+
+def _versions() -> dict[str, str]:
+    import h5py
+    import lightning
+
+    import nuclass
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "nuclass": nuclass.__version__,
+        "numpy": np.__version__,
+        "h5py": h5py.__version__,
+    }
+
+
+def _split(config: TrainConfig, run: RunDir) -> dict[str, list[Path]]:
+    """The run's files per split: the saved split when resuming, else a new seeded split by file; with
+    train_files, the first N training files only."""
+    if config.resume and run.file(RunDir.SPLIT).is_file():
+        split = run.read_split()
+    else:
+        split = split_files(expand_paths(config.data), config.seed, config.val_fraction, config.test_fraction)
+    if config.train_files is not None:
+        split["train"] = split["train"][: config.train_files]
+    return split
+
+
+def _prepare(config: TrainConfig, task: Task, run: RunDir) -> PreparedData:
+    return prepare_data(
+        _split(config, run),
+        task,
+        seed=config.seed,
+        balance=config.balance,
+        selection=config.selection,
+        equalize_signal=config.equalize_signal,
+        max_events_per_file=config.max_events_per_file,
+    )
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train `config.model` on `config.task`, write the run directory, and return a summary (plain data).
+
+    The summary holds the run directory, the resolved config, event counts per split, the epochs run,
+    the best validation loss and the paths of the weights and the test-set predictions. Under DDP only
+    rank 0 writes files and returns the full summary; other ranks return {"rank": r}.
+    """
+    task = get_task(config.task)
+    run = RunDir(config.out)
+    last = run.last_checkpoint
+    if config.resume and not last.is_file():
+        raise ConfigError(f"{run.path}: nothing to resume (no checkpoints/last.ckpt)")
+    if not config.resume and last.is_file():
+        raise ConfigError(
+            f"{run.path}: holds a run already; pass --resume to continue it or choose another --out"
+        )
+    net = create_model(config.model, task)
+    config = resolve(config, task, net.recipe)
+    with quiet_lightning():
+        pl.seed_everything(config.seed, workers=True, verbose=False)
+    net = create_model(config.model, task)  # re-created after seeding: the initial weights follow the seed
+    set_threads(config)
+    data = _prepare(config, task, run)
+    if rank_zero_only.rank == 0:
+        run.checkpoints.mkdir(parents=True, exist_ok=True)
+        run.write_config(config.to_dict())
+        run.write_split(data.split)
+        run.write_versions(_versions())
+    stats = (0.0, 1.0)
+    if not task.is_classification:
+        y = np.asarray(task.to_network(data.train.target), dtype=np.float64)
+        stats = (float(y.mean()), float(y.std()) or 1.0)
+    module = TaskModule(net, task.name, config, data.class_weights, stats)
+    callbacks, checkpoint = make_callbacks(run, config.patience, config.progress, config.val_every_minutes)
+    started, cpu_started = time.monotonic(), cpu_seconds()
+    with quiet_lightning():
+        trainer = pl.Trainer(
+            accelerator=config.accelerator,
+            devices=config.devices,
+            strategy=config.strategy,
+            max_epochs=config.max_epochs,
+            max_time={"minutes": config.max_minutes} if config.max_minutes else None,
+            precision=config.precision,
+            callbacks=callbacks,
+            logger=CSVLogger(run.path, name=RunDir.LOGS),
+            plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=config.progress,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            log_every_n_steps=10,
+            limit_train_batches=config.limit_train_batches,
+            limit_val_batches=config.limit_val_batches,
+            **_validation_cadence(config),
+            use_distributed_sampler=False,
+            deterministic=False,
+        )
+        datamodule = StreamingData(config, task, data, net.recipe)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=last if config.resume else None)
+    train_cpu_seconds = cpu_seconds() - cpu_started
+    if not trainer.is_global_zero:
+        return {"rank": trainer.global_rank}
+    best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else run.checkpoints / "best.ckpt"
+    if not best.is_file():
+        raise NuclassError(f"{run.path}: training ended before the first validation; no weights to keep")
+    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+    module.load_state_dict(state)
+    best_score = checkpoint.best_model_score
+    epochs = run.epochs_run()
+    best_val_loss = None if best_score is None else float(best_score)
+    extra = {"best_val_loss": best_val_loss, "epochs_run": epochs, "class_counts": data.class_counts}
+    _export_model(run, module, config, task, extra)
+    predictions = write_test_predictions(run, module, data)
+    return {
+        "run_dir": str(run.path),
+        "task": task.name,
+        "model": config.model,
+        "config": config.to_dict(),
+        "n_events": {
+            "train": len(data.train),
+            "val": len(data.val),
+            "test_natural": len(data.test),
+            "test_balanced": len(data.test_balanced),
+        },
+        "class_counts": data.class_counts,
+        "selection": config.selection.to_dict(),
+        "n_parameters": sum(p.numel() for p in module.net.parameters()),
+        "epochs_run": epochs,
+        "best_val_loss": best_val_loss,
+        "stopped_early": bool(
+            trainer.early_stopping_callback and trainer.early_stopping_callback.stopped_epoch
+        ),
+        "seconds": round(time.monotonic() - started, 1),
+        "train_cpu_seconds": round(train_cpu_seconds, 3),
+        "weights": str(run.file(RunDir.WEIGHTS)),
+        "predictions": predictions,
+    }
+
+
+def _validation_cadence(config: TrainConfig) -> dict[str, Any]:
+    """Trainer arguments: once per epoch, or every `val_every_minutes` of wall time across epochs."""
+    if config.val_every_minutes is None:
+        return {}
+    interval = timedelta(minutes=config.val_every_minutes)
+    return {"val_check_interval": interval, "check_val_every_n_epoch": None}
+
+
+def cpu_seconds() -> float:
+    """User + system CPU-seconds of this process and its finished children (the data workers)."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+def _export_model(
+    run: RunDir, module: TaskModule, config: TrainConfig, task: Task, extra: dict[str, Any]
+) -> None:
+    """The best weights as model.safetensors, and model.json: what they are and how they were trained."""
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    info = {
+        "model": config.model,
+        "task": task.name,
+        "kind": task.kind,
+        "class_names": list(task.class_names),
+        "pixel_transform": module.recipe.pixel_transform,
+        "recipe": dataclasses.asdict(module.recipe),
+        "config": config.to_dict(),
+        **extra,
+    }
+    run.write_model(state, info)
