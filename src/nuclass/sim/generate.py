@@ -38,6 +38,7 @@ __all__ = ["simulate_events", "simulate_at", "simulate_particle", "generate", "G
 LOCATIONS = ("active", "muon catcher", "outside")  # simtruth `location` codes 0, 1, 2
 _SLICES_PER_READOUT = 4.0  # mean slices of a readout beyond the first (ND pile-up; approx.)
 _GRID = 4000  # points of the fine energy grid
+_BLOCK = 8192  # candidates drawn per block
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,13 +151,13 @@ def _final_states(channel, anti, tracks, showers):
     return fs, prong
 
 
-def _parents(channel, energy, rng, cfg):
+def _parents(channel, energy, u, cfg):
     """`parent` as the real field appears to mean it: 1 (kaon-like) for most CC events above ≈ 5–7 GeV,
-    else 0; NC events 3 or 4 (the two printed NC events; meaning unknown)."""
-    kaon = rng.random(len(energy)) < 1.0 / (1.0 + np.exp(-(energy - cfg.kaon_parent_energy_gev) / 0.6))
+    else 0; NC events 3 or 4 (the two printed NC events; meaning unknown). u: uniform draws (N,)."""
+    kaon = u < 1.0 / (1.0 + np.exp(-(energy - cfg.kaon_parent_energy_gev) / 0.6))
     parent = kaon.astype(np.uint32)
     nc = channel == kin.CHANNEL_NC
-    parent[nc] = rng.choice(np.array([3, 4], np.uint32), nc.sum())
+    parent[nc] = np.where(u[nc] < 0.5, 3, 4).astype(np.uint32)
     parent[(channel == kin.CHANNEL_OTHER) | (channel == kin.CHANNEL_COSMIC)] = 0
     return parent
 
@@ -178,33 +179,41 @@ def generate(n: int, seed: int = 0, config: SimConfig | None = None,
     cfg = config or SimConfig()
     packed = _packed(cfg)
     rng = np.random.default_rng(np.random.SeedSequence([seed, file_number]))
+    kernel_seed = int(rng.integers(2**31 - 1))
     maps = np.zeros((n, 2, 100, 80), np.uint8)
     info = np.zeros((n, kin.N_INFO))
-    drawn = {k: [] for k in ("energy", "channel", "mode", "anti", "status", "hits")}
-    written = 0
+    drawn = {k: [] for k in ("energy", "channel", "mode", "anti", "parent_u", "status", "hits")}
+    written = tried = 0
     while written < n:
-        m = int(min(8192, max(256, 4 * (n - written))))  # short kernel calls: Ctrl-C is seen within a second
-        stream = rng.choice(3, m, p=packed.rates.probabilities)
-        energy = sample_energies(m, rng, cfg)
+        # Blocks of a fixed size, so that candidate k is the same interaction whatever the detector
+        # does with the ones before it (paired samples); short kernel calls see Ctrl-C within a second.
+        stream = rng.choice(3, _BLOCK, p=packed.rates.probabilities)
+        energy = sample_energies(_BLOCK, rng, cfg)
         far = stream == STREAM_ROCK_FAR
         energy[far] = np.interp(rng.random(far.sum()), packed.far_cdf, packed.grid)
         channel = _sample_channels(energy, rng, cfg)
         mode = _sample_modes(energy, rng, cfg)
-        anti = (rng.random(m) < cfg.antineutrino_fraction).astype(np.int64)
-        status = np.full(m, -1, np.int64)
-        hits = np.zeros(m, np.int64)
-        done, used = simulate_block(int(rng.integers(2**31 - 1)), energy, channel, mode, anti, stream,
-                                    np.zeros((m, 3)), packed.geometry, packed.slots, packed.materials, packed.physics,
-                                    packed.response, packed.rates.vertex, packed.rates.range_t,
+        anti = (rng.random(_BLOCK) < cfg.antineutrino_fraction).astype(np.int64)
+        parent_u = rng.random(_BLOCK)
+        status = np.full(_BLOCK, -1, np.int64)
+        hits = np.zeros(_BLOCK, np.int64)
+        done, used = simulate_block(kernel_seed, tried, energy, channel, mode, anti, stream,
+                                    np.zeros((_BLOCK, 3)), packed.geometry, packed.slots, packed.materials,
+                                    packed.physics, packed.response, packed.rates.vertex, packed.rates.range_t,
                                     packed.rates.range_cm, maps[written:], info[written:], status, hits)
         for key, values in (("energy", energy), ("channel", channel), ("mode", mode), ("anti", anti),
-                            ("status", status), ("hits", hits)):
+                            ("parent_u", parent_u), ("status", status), ("hits", hits)):
             drawn[key].append(values[:used])
         written += done
+        tried += _BLOCK
     drawn = {k: np.concatenate(v) for k, v in drawn.items()}
     ok = drawn["status"] == STATUS_WRITTEN
     channel, mode, anti = drawn["channel"][ok], drawn["mode"][ok], drawn["anti"][ok]
-    events = _events(maps, info, channel, mode, anti, drawn["energy"][ok], cfg, rng, file_number)
+    events = _events(maps, info, channel, mode, anti, drawn["energy"][ok], drawn["parent_u"][ok], cfg,
+                     file_number)
+    # the candidate's number (every block but the last is used whole): the same interaction in a sample
+    # simulated with other detector settings from the same seed
+    events.extra["candidate"] = np.flatnonzero(ok).astype(np.int64)
     slices = drawn["hits"] > 0
     evt, subevt = _readouts(ok[slices], rng)
     events.meta["evt"], events.meta["subevt"] = evt.astype(np.uint32), subevt.astype(np.uint16)
@@ -223,7 +232,7 @@ def _location(x, y, z, cfg: SimConfig) -> np.ndarray:
     return np.select([active, catcher], [0, 1], 2).astype(np.uint8)
 
 
-def _events(maps, info, channel, mode, anti, energy, cfg, rng, file_number) -> Events:
+def _events(maps, info, channel, mode, anti, energy, parent_u, cfg, file_number) -> Events:
     n = len(maps)
     unknown = channel == kin.CHANNEL_OTHER
     tracks = info[:, kin.INFO_TRACKS].astype(np.int64)
@@ -239,7 +248,7 @@ def _events(maps, info, channel, mode, anti, energy, cfg, rng, file_number) -> E
         "interaction": _interaction_codes(channel, mode),
         "finalstate": finalstate,
         "finalstateprong": prong,
-        "parent": _parents(channel, energy, rng, cfg),
+        "parent": _parents(channel, energy, parent_u, cfg),
         "nuenergy": np.where(unknown, 0.0, nuenergy).astype(np.float32),
         "lepenergy": np.where(unknown, 0.0, info[:, kin.INFO_LEPENERGY]).astype(np.float32),
         "vtxx": x,
@@ -285,13 +294,14 @@ def simulate_at(n: int, interaction: int, energy: float, vertex, seed: int = 0,
     maps = np.zeros((n, 2, 100, 80), np.uint8)
     info = np.zeros((n, kin.N_INFO))
     status = np.full(n, -1, np.int64)
-    done, _ = simulate_block(int(rng.integers(2**31 - 1)), energies, channel, mode, anti,
+    done, _ = simulate_block(int(rng.integers(2**31 - 1)), 0, energies, channel, mode, anti,
                              np.full(n, STREAM_FIXED), np.tile(np.asarray(vertex, float), (n, 1)),
                              packed.geometry, packed.slots, packed.materials, packed.physics, packed.response,
                              packed.rates.vertex, packed.rates.range_t, packed.rates.range_cm, maps, info,
                              status, np.zeros(n, np.int64))
     ok = status == STATUS_WRITTEN
-    events = _events(maps[:done], info[:done], channel[ok], mode[ok], anti[ok], energies[ok], cfg, rng, 1)
+    events = _events(maps[:done], info[:done], channel[ok], mode[ok], anti[ok], energies[ok],
+                     rng.random(n)[ok], cfg, 1)
     return events, status
 
 

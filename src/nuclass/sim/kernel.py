@@ -207,16 +207,27 @@ def _far_vertex(g, slots, vtx, range_t, range_cm, stack, e_nu):
 
 
 @njit(cache=True)
-def simulate_block(seed, energy, channel, mode, anti, stream, fixed_vertex, g, slots, mat, phys, resp, vtx,
-                   range_t, range_cm, maps, info, status, hits_of):
+def candidate_seed(base, index, stage):
+    """The random seed of one stage (0 kinematics and vertex, 1 transport, 2 readout) of candidate
+    `index`: a sample simulated again with another detector draws the same interactions, and one with
+    another response the same particles (integer hash, 32 bits)."""
+    x = (base * 1000003 + index * 2654435761 + stage * 40503) % 4294967296
+    x = ((x >> 16) ^ x) * 73244475 % 4294967296
+    x = ((x >> 16) ^ x) * 73244475 % 4294967296
+    return (x >> 16) ^ x
+
+
+@njit(cache=True)
+def simulate_block(seed, first_index, energy, channel, mode, anti, stream, fixed_vertex, g, slots, mat, phys,
+                   resp, vtx, range_t, range_cm, maps, info, status, hits_of):
     """Simulate candidates in order until `maps` (M, 2, 100, 80) is full or the candidates run out.
 
     energy (N,) GeV, channel / mode / anti / stream (N,) int, fixed_vertex (N, 3) cm the vertices of
     STREAM_FIXED candidates (unused otherwise); writes maps[j] and info[j] (N_INFO columns)
     of each written event, status[i] (STATUS_*) and hits_of[i] (slice hits) of every candidate tried.
+    Candidate i draws its random numbers from seeds of (seed, first_index + i): see `candidate_seed`.
     Returns (events written, candidates tried).
     """
-    np.random.seed(seed)
     stack = np.zeros((MAX_PARTICLES, N_STACK))
     n_planes, n_cells = int(g[G_NPLANES]), int(g[G_NCELLS])
     buf_e = np.zeros((n_planes, n_cells))
@@ -230,6 +241,7 @@ def simulate_block(seed, energy, channel, mode, anti, stream, fixed_vertex, g, s
     while i < energy.shape[0] and written < maps.shape[0]:
         row[:] = 0.0
         hits_of[i] = 0
+        np.random.seed(candidate_seed(seed, first_index + i, 0))
         n = primaries(stack, channel[i], mode[i], anti[i], energy[i], phys[F_PI0], row)
         if channel[i] == CHANNEL_COSMIC:
             if stream[i] != STREAM_INSIDE:
@@ -268,7 +280,9 @@ def simulate_block(seed, energy, channel, mode, anti, stream, fixed_vertex, g, s
                 n = decay_pi0(stack, n, k)
                 stack[k, S_KIND] = -1
         tracks, showers = count_visible(stack, n)
+        np.random.seed(candidate_seed(seed, first_index + i, 1))
         simulate_particles(stack, n, buf_e, buf_pe, bbox, g, slots, mat, phys, resp, table)
+        np.random.seed(candidate_seed(seed, first_index + i, 2))
         n_hits, lit, visible, first = make_map(buf_e, buf_pe, bbox, hits, g, resp, maps[written])
         hits_of[i] = n_hits
         if lit == 0:
