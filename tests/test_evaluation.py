@@ -556,3 +556,18 @@ def test_predict_to_h5(tmp_path, sim_dir, fake_predict_files):
             f["neutrino/interaction"][:, 0], np.concatenate([t["interaction"] for t in truths])
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "scores.h5"]  # no temporary file left
+
+
+def test_performance_by_vertex_location_when_the_truth_has_the_vertex():
+    arrays = synthetic_set("numu-cc", 600, seed=9)
+    assert "location" not in metrics_for("numu-cc", arrays["target"], arrays["target"] * 0.9, arrays)["by"]
+    rng = np.random.default_rng(9)
+    arrays |= {"vtxx": rng.uniform(-300, 300, 600), "vtxy": rng.uniform(-150, 150, 600),
+               "vtxz": rng.uniform(-2000, 1500, 600)}
+    score = np.where(np.abs(arrays["vtxx"]) < 191.52, arrays["target"], 1 - arrays["target"]).astype(float)
+    by = metrics_for("numu-cc", arrays["target"], score, arrays)["by"]
+    groups = {g["category"]: g for g in by["location"]}
+    assert set(groups) == {"active", "muon catcher", "outside"}
+    assert groups["active"]["accuracy"] == 1.0  # right wherever |x| is inside the detector
+    assert 0.0 < groups["outside"]["accuracy"] < 1.0
+    assert sum(g["n"] for g in groups.values()) == 600 and len(by["vtxz"]) == 10

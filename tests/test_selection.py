@@ -215,3 +215,21 @@ def test_event_selection_filters_signal_and_background_by_target() -> None:
         EventSelection(where="kNumuqe")
     with pytest.raises(ConfigError, match="lacks"):
         EventSelection(where="vtxx > 0").mask(t, target)
+
+
+def test_vertex_fields_and_the_contained_flag() -> None:
+    """`contained`: the vertex in the ND's fully active volume (|x|, |y| ≤ 191.52 cm, 0 ≤ z < 1269.12 cm)."""
+    truth = {
+        "vtxx": np.array([0.0, 191.0, 192.0, 0.0, 0.0]),
+        "vtxy": np.array([0.0, 0.0, 0.0, 0.0, 0.0]),
+        "vtxz": np.array([5.0, 1000.0, 100.0, 1300.0, -20.0]),
+        "interaction": np.array([0, 0, 2, 13, 0]),
+    }
+    assert evaluate("contained", truth).tolist() == [True, True, False, False, False]
+    assert evaluate("not contained and vtxz > 0", truth).tolist() == [False, False, True, True, False]
+    assert evaluate("location == 1", truth).tolist() == [False, False, False, True, False]
+    assert evaluate("contained and kNumuQE", truth).tolist() == [True, True, False, False, False]
+    assert str(parse("contained or vtxz > 100")) == "contained or vtxz > 100"
+    assert fields_of(parse("contained")) == {"vtxx", "vtxy", "vtxz"}
+    with pytest.raises(ConfigError, match="field 'vtxz' needs a comparison"):
+        parse("vtxz")

@@ -138,3 +138,21 @@ def test_render_summary_shows_percentages_and_quantiles(hand_file):
     assert "2.50" in text  # median Eν of the events with Eν > 0
     assert "1 with Eν = 0" in text
     assert "11.54 %" in text  # saturated share of lit pixels, 3 / 26
+
+
+def test_vertex_locations_and_their_energies_by_hand(tmp_path):
+    """Active volume, muon catcher and outside, in the real files' coordinates (labels.truth)."""
+    events = _hand_made()
+    events.meta["vtxx"] = np.array([0.0, 10.0, 0.0, 300.0, 0.0])
+    events.meta["vtxy"] = np.array([0.0, 0.0, -190.0, 0.0, 0.0])
+    events.meta["vtxz"] = np.array([100.0, 1268.0, 1400.0, 100.0, -500.0])
+    vertex = summarise([write_file(tmp_path / "neutrino1.h5", events)])["total"]["vertex"]
+    where = vertex["location"]
+    assert {k: v["count"] for k, v in where.items()} == {"active": 2, "muon catcher": 1, "outside": 2}
+    assert where["active"]["median_nuenergy"] == pytest.approx(1.5)  # events 0 and 1
+    assert where["outside"]["median_nuenergy"] == pytest.approx(4.0)  # event 4 has Eν = 0: left out
+    assert vertex["vtxz"]["min"] == -500.0 and vertex["vtxz"]["max"] == 1400.0
+    text = Console(record=True, width=120)
+    render_summary(summarise([tmp_path / "neutrino1.h5"]), text)
+    shown = text.export_text()
+    assert "muon catcher" in shown and "40.0 %" in shown

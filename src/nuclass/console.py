@@ -187,6 +187,21 @@ def render_summary(summary: Mapping[str, Any], console=None) -> None:
         table.add_row(label, *(_fmt(stats and stats[k], 3 if key == "y" else 2) for k in stat_keys))
     console.print(table)
 
+    vertex = total.get("vertex")
+    if vertex:
+        table = Table(title="vertices (cm; the ND's active volume: |x|, |y| < 191.5, 0 ≤ z < 1269)",
+                      title_justify="left")
+        for header in ("where", "events", "share", "median Eν (GeV)"):
+            table.add_column(header, justify="left" if header == "where" else "right")
+        for name, entry in vertex["location"].items():
+            table.add_row(name, f"{entry['count']:,}", f"{100 * entry['fraction']:.1f} %",
+                          _fmt(entry["median_nuenergy"]))
+        for key in ("vtxx", "vtxy", "vtxz"):
+            stats = vertex[key]
+            table.add_row(f"{key} (10 / 50 / 90 %)", "", "",
+                          " / ".join(f"{stats[q]:.0f}" for q in ("q10", "q50", "q90")))
+        console.print(table)
+
     maps = total["maps"]
     table = Table(title="maps", title_justify="left")
     table.add_column("quantity")

@@ -17,7 +17,7 @@ from nuclass.data.transforms import normalise_maps
 from nuclass.errors import ConfigError
 from nuclass.io import Events, expand_paths, iter_batches
 from nuclass.labels import Task, get_task
-from nuclass.labels.truth import ANALYSIS_TRUTH, REQUIRED_TRUTH
+from nuclass.labels.truth import ANALYSIS_TRUTH
 from nuclass.run_dir import TEST_SETS, RunDir
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def write_test_predictions(run: RunDir, network: TaskNetwork, data: PreparedData
             "row": test.row[positions],
             "files": files,
         }
-        arrays.update({k: test.meta[k][positions] for k in REQUIRED_TRUTH})
+        arrays.update({k: v[positions] for k, v in test.meta.items()})  # KEPT_TRUTH: the vertex too
         paths[name] = str(run.write_predictions(name, arrays))
     return paths
 

@@ -16,7 +16,7 @@ import numpy as np
 from nuclass.atomic import atomic_path, write_json
 from nuclass.errors import FormatError, NuclassError
 from nuclass.labels import Task, get_task
-from nuclass.labels.truth import ANALYSIS_TRUTH
+from nuclass.labels.truth import ANALYSIS_TRUTH, VERTEX_TRUTH
 
 __all__ = ["RunDir", "StudyDir", "TEST_SETS", "load_predictions"]
 
@@ -53,7 +53,7 @@ def load_predictions(path: str | os.PathLike, task: Task | str) -> dict[str, np.
         if name not in arrays:
             raise FormatError.missing(path, name, arrays)
     n = len(arrays["target"])
-    for name in ("score", *ANALYSIS_TRUTH, "evt", "file_index"):
+    for name in ("score", *ANALYSIS_TRUTH, "evt", "file_index", *VERTEX_TRUTH):
         if name in arrays and len(arrays[name]) != n:
             raise FormatError(path, name, f"{n} rows like target", f"{len(arrays[name])}")
     score = arrays["score"]

@@ -65,3 +65,13 @@ def test_rays_and_boxes():
     assert box_entry(-5, 0, 0, 1, 0, 0, -1, 1, -1, 1, -1, 1) == pytest.approx(4.0)
     assert box_entry(-5, 3, 0, 1, 0, 0, -1, 1, -1, 1, -1, 1) > 1e29  # misses
     assert box_entry(-5, 0, 0, -1, 0, 0, -1, 1, -1, 1, -1, 1) > 1e29  # points away
+
+
+def test_the_simulated_detector_is_the_one_the_labels_place_vertices_in():
+    """labels.truth's ND boundaries (the real files' coordinates) and the simulator's default geometry agree."""
+    from nuclass.labels.truth import ND_ACTIVE_LENGTH_CM, ND_HALF_WIDTH_CM, ND_LENGTH_CM
+
+    cfg = SimConfig()
+    assert cfg.half_width_cm == pytest.approx(ND_HALF_WIDTH_CM)
+    assert cfg.active_length_cm == pytest.approx(ND_ACTIVE_LENGTH_CM)
+    assert cfg.length_cm == pytest.approx(ND_LENGTH_CM)

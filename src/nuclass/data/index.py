@@ -13,7 +13,7 @@ from nuclass.io import nova_h5
 from nuclass.io.nova_h5 import read_truth
 from nuclass.labels import Task
 from nuclass.labels.selection import EventSelection
-from nuclass.labels.truth import REQUIRED_TRUTH
+from nuclass.labels.truth import KEPT_TRUTH
 
 __all__ = ["EventIndex", "build_index"]
 
@@ -25,7 +25,8 @@ class EventIndex:
     """The events of some files that one task uses: file id, row in that file, target.
 
     target: (N,) int64 classes or float32 physical values; meta: truth columns of these events
-    (REQUIRED_TRUTH), kept only when asked for (test sets); chunk_events: (n_files,) HDF5 chunk length.
+    (labels.truth.KEPT_TRUTH, the vertex where every file has it), kept only when asked for (test sets);
+    chunk_events: (n_files,) HDF5 chunk length.
     """
 
     files: list[Path]
@@ -82,9 +83,12 @@ def build_index(
         targets.append(target)
         chunks.append(_maps_layout(path))
         if keep_meta:
-            metas.append({name: truth[name][used] for name in REQUIRED_TRUTH})
+            metas.append({name: truth[name][used] for name in KEPT_TRUTH if name in truth})
     dtype = np.float32 if task.kind == "regression" else np.int64
-    meta = {name: np.concatenate([m[name] for m in metas]) for name in REQUIRED_TRUTH} if keep_meta else None
+    meta = None
+    if keep_meta:
+        common = [name for name in KEPT_TRUTH if all(name in m for m in metas)]
+        meta = {name: np.concatenate([m[name] for m in metas]) for name in common}
     return EventIndex(
         files,
         np.concatenate(ids) if ids else np.empty(0, np.int32),

@@ -19,7 +19,7 @@ from nuclass.evaluation.metrics import metrics_for
 from nuclass.io import expand_paths
 from nuclass.labels import Task, get_task
 from nuclass.labels.selection import EventSelection, describe_selection
-from nuclass.labels.truth import ANALYSIS_TRUTH
+from nuclass.labels.truth import ANALYSIS_TRUTH, VERTEX_TRUTH
 from nuclass.plots.run import plot_run
 from nuclass.run_dir import TEST_SETS, RunDir
 
@@ -34,7 +34,7 @@ def _predict_sets(
     own (data.prepare.balanced_test_positions, from the run's seed)."""
     selection = EventSelection.from_settings(config)
     index_of = {Path(p).resolve(): i for i, p in enumerate(paths)}
-    columns = ("score", "target", *ANALYSIS_TRUTH, "evt", "file_index")
+    columns = ("score", "target", *ANALYSIS_TRUTH, "evt", "file_index", *VERTEX_TRUTH)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in columns}
     for events, score in predict.predict_files(run.path, list(paths), batch_size):
         mask, target = task.labels(events.meta)
@@ -45,12 +45,14 @@ def _predict_sets(
             target = target[keep]
         parts["score"].append(np.asarray(score)[mask])
         parts["target"].append(target)
-        for name in (*ANALYSIS_TRUTH, "evt"):
-            parts[name].append(np.asarray(events.meta[name])[mask])
+        for name in (*ANALYSIS_TRUTH, "evt", *VERTEX_TRUTH):
+            if name in events.meta:
+                parts[name].append(np.asarray(events.meta[name])[mask])
         parts["file_index"].append(np.full(int(mask.sum()), predict.file_index(events, index_of), np.int64))
     if not parts["target"]:
         raise ConfigError("no events to evaluate in the given --data files")
-    natural = {k: np.concatenate(v) for k, v in parts.items()}
+    n_batches = len(parts["target"])
+    natural = {k: np.concatenate(v) for k, v in parts.items() if len(v) == n_batches}  # vertex: if all have it
     keep = balanced_test_positions(natural["target"], task, int(config.get("seed") or 0))
     return {"natural": natural, "balanced": {k: v[keep] for k, v in natural.items()}}
 

@@ -63,10 +63,12 @@ def quantile_groups(
 def groups_by_truth(
     meta: Mapping[str, np.ndarray], n_bins: int = N_ENERGY_BINS
 ) -> dict[str, list[tuple[dict[str, Any], np.ndarray]]]:
-    """Every grouping of the events by truth (labels.groups.GROUPINGS): ({"lo", "hi"} or {"category"},
-    mask) per quantile bin or category."""
+    """Every grouping of the events by truth (labels.groups.GROUPINGS) that their truth allows: ({"lo",
+    "hi"} or {"category"}, mask) per quantile bin or category."""
     out = {}
     for name, g in GROUPINGS.items():
+        if not g.available(meta):
+            continue
         if g.categories is None:
             out[name] = quantile_groups(meta[g.field], n_bins)
         else:

@@ -13,7 +13,7 @@ from nuclass.errors import ConfigError
 from nuclass.io.nova_h5 import iter_batches, read_truth
 from nuclass.io.paths import expand_paths
 from nuclass.labels import TASKS, FinalState, Interaction, flavour_index, mode_index
-from nuclass.labels.truth import ANALYSIS_TRUTH
+from nuclass.labels.truth import ANALYSIS_TRUTH, LOCATIONS, VERTEX_TRUTH, vertex_location
 from nuclass.progress import NO_PROGRESS, Progress
 
 __all__ = ["summarise", "QUANTILES", "VIEWS"]
@@ -110,11 +110,26 @@ class _MapTally:
         }
 
 
+def _vertices(meta: Mapping[str, np.ndarray]) -> dict[str, Any] | None:
+    """Where the vertices lie (labels.truth.vertex_location: active / muon catcher / outside), the median
+    Eν of each location, and the quantiles of vtxx, vtxy, vtxz (cm); None without vertex fields."""
+    if not all(k in meta for k in VERTEX_TRUTH):
+        return None
+    location = vertex_location(meta)
+    nuenergy = np.asarray(meta["nuenergy"])
+    counts = _counts(LOCATIONS, location, True)
+    for code, name in enumerate(LOCATIONS):
+        energies = nuenergy[(location == code) & (nuenergy > 0)]
+        counts[name]["median_nuenergy"] = float(np.median(energies)) if len(energies) else None
+    return {"location": counts, **{k: _stats(meta[k]) for k in VERTEX_TRUTH}}
+
+
 def _summarise_truth(meta: Mapping[str, np.ndarray], tally: _MapTally) -> dict[str, Any]:
     return {
         "events": int(len(meta["interaction"])),
         **_composition(meta),
         "energy": _energies(meta),
+        "vertex": _vertices(meta),
         "maps": tally.result(),
     }
 
@@ -123,7 +138,8 @@ def summarise(paths: Iterable[str | os.PathLike], progress: Progress | None = No
     """Validate every file (truth and every map) and summarise each file and all of them together.
 
     Returns {"files": [{"path", "events", "interaction", "flavour", "mode", "finalstate", "energy",
-    "maps"}, ...], "total": {the same keys, plus "files"}}; energies in GeV, fractions of events.
+    "vertex", "maps"}, ...], "total": {the same keys, plus "files"}}; energies in GeV, fractions of
+    events, vertices in cm ("vertex" None for files without vertex fields).
     A bad file raises FormatError naming it; `progress` hears of each file inspected.
     """
     files = expand_paths(paths)
@@ -133,7 +149,7 @@ def summarise(paths: Iterable[str | os.PathLike], progress: Progress | None = No
     per_file, metas, total_tally = [], [], _MapTally()
     progress.start("inspecting", total=len(files))
     for path in files:
-        meta = {k: v for k, v in read_truth(path).items() if k in ANALYSIS_TRUTH}
+        meta = {k: v for k, v in read_truth(path).items() if k in (*ANALYSIS_TRUTH, *VERTEX_TRUTH)}
         tally = _MapTally()
         for batch in iter_batches([path], batch_size=_MAP_BATCH):  # reads and validates every map
             tally.add(batch.maps)
@@ -142,5 +158,6 @@ def summarise(paths: Iterable[str | os.PathLike], progress: Progress | None = No
         total_tally.merge(tally)
         progress.update(advance=1)
     progress.finish()
-    total_meta = {k: np.concatenate([m[k] for m in metas]) for k in ANALYSIS_TRUTH}
+    kept = [k for k in (*ANALYSIS_TRUTH, *VERTEX_TRUTH) if all(k in m for m in metas)]
+    total_meta = {k: np.concatenate([m[k] for m in metas]) for k in kept}
     return {"files": per_file, "total": {"files": len(files), **_summarise_truth(total_meta, total_tally)}}

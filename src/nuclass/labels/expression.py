@@ -5,7 +5,7 @@ Grammar (case-sensitive, ``and`` binds tighter than ``or``)::
 
     expr       := and_expr ("or" and_expr)*
     and_expr   := not_expr ("and" not_expr)*
-    not_expr   := "not" not_expr | "(" expr ")" | comparison | membership | NAME
+    not_expr   := "not" not_expr | "(" expr ")" | comparison | membership | NAME | FLAG
     comparison := operand (OP operand)+          OP: < <= > >= == !=   (chains: 1 < nuenergy <= 3)
     membership := FIELD ["not"] "in" "(" value ("," value)* ")"
     operand    := FIELD | NUMBER | NAME
@@ -13,7 +13,8 @@ Grammar (case-sensitive, ``and`` binds tighter than ``or``)::
 FIELD is a truth field (labels.truth: a column of the teaching files, or a derived field such as ``y`` =
 lepenergy / nuenergy, NaN where nuenergy = 0; every comparison with NaN is false except !=). NAME is an
 Interaction or FinalState name; alone it means ``interaction == NAME`` or ``finalstate == NAME``, and it may
-only be compared with its own field.
+only be compared with its own field. FLAG is a true-or-false derived field standing alone, e.g.
+``contained`` (the vertex in the ND's fully active volume).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "Compare",
     "Member",
     "Not",
+    "Flag",
     "And",
     "Or",
     "Node",
@@ -115,6 +117,16 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """A true-or-false derived field named alone (``contained``)."""
+
+    field: Field
+
+    def __str__(self) -> str:
+        return str(self.field)
+
+
+@dataclass(frozen=True)
 class Not:
     item: Node
 
@@ -138,7 +150,7 @@ class Or:
         return " or ".join(str(i) for i in self.items)
 
 
-Node = Union[Compare, Member, Not, And, Or]  # noqa: UP007 (a runtime alias)
+Node = Union[Compare, Member, Flag, Not, And, Or]  # noqa: UP007 (a runtime alias)
 
 
 def _wrap(node: Node) -> str:
@@ -271,6 +283,8 @@ class _Parser:
         if isinstance(first, Number) and first.name:  # a bare name: interaction == kNumuQE
             node = Compare((Field(NAMES[first.name][0]), first), ("==",))
             return node
+        if isinstance(first, Field) and first.name in DERIVED_TRUTH and DERIVED_TRUTH[first.name].flag:
+            return Flag(first)
         if isinstance(first, Field):
             raise self.error(f"field '{first}' needs a comparison, e.g. '{first} > 1' or '{first} in (…)'")
         raise self.error(f"a number alone ('{first}') is not a condition")
@@ -325,7 +339,7 @@ def fields_of(node: Node) -> set[str]:
     """Truth columns the expression reads (y expands to lepenergy and nuenergy)."""
     if isinstance(node, Compare):
         names = {o.name for o in node.operands if isinstance(o, Field)}
-    elif isinstance(node, Member):
+    elif isinstance(node, Member | Flag):
         names = {node.field.name}
     elif isinstance(node, Not):
         return fields_of(node.item)

@@ -10,6 +10,7 @@ import numpy as np
 
 from nuclass.labels.enums import FinalState, Interaction, mode_index
 from nuclass.labels.tasks import TASKS
+from nuclass.labels.truth import LOCATIONS, VERTEX_TRUTH, vertex_location
 
 __all__ = ["Grouping", "GROUPINGS", "MODE_GROUPS", "grouping"]
 
@@ -28,8 +29,10 @@ class Grouping:
     (name, code) with `codes` giving each event's code (default: the field's value).
 
     name: its key in metrics.json's "by"; title: its words in sentences; axis_label: on plots; unit: of
-    bin edges; field: the truth field it reads (default: its name), one of labels.truth.ANALYSIS_TRUTH so
-    that every test event's prediction keeps it.
+    bin edges; field: the truth field it reads (default: its name), one of labels.truth.KEPT_TRUTH so
+    that every test event's prediction keeps it; needs: every field it reads (default: field) — a
+    grouping is shown only for events whose truth has them all (files without a vertex have no
+    location grouping).
     """
 
     name: str
@@ -39,10 +42,17 @@ class Grouping:
     categories: tuple[tuple[str, int], ...] | None = None
     codes: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
     field: str = ""
+    needs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.field:
             object.__setattr__(self, "field", self.name)
+        if not self.needs:
+            object.__setattr__(self, "needs", (self.field,))
+
+    def available(self, meta: Mapping[str, np.ndarray]) -> bool:
+        """Whether `meta` holds every field this grouping reads."""
+        return all(name in meta for name in self.needs)
 
     def category_codes(self, meta: Mapping[str, np.ndarray]) -> np.ndarray:
         """The category code of each event (N,) int64."""
@@ -62,6 +72,10 @@ GROUPINGS: dict[str, Grouping] = {
         Grouping("mode", "interaction mode", "true interaction mode (all flavours)",
                  categories=tuple((name, i) for i, name in enumerate(MODE_GROUPS)), codes=_mode_group,
                  field="interaction"),
+        Grouping("location", "vertex location", "true vertex location",
+                 categories=tuple((name, i) for i, name in enumerate(LOCATIONS)), codes=vertex_location,
+                 field="vtxz", needs=VERTEX_TRUTH),
+        Grouping("vtxz", "vertex depth", r"true vertex $z$ (cm, 0 at the first plane)", "cm"),
     )
 }
 

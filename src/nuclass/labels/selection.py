@@ -14,6 +14,7 @@ from nuclass.labels.expression import (
     And,
     Compare,
     Field,
+    Flag,
     Member,
     Node,
     Not,
@@ -68,6 +69,8 @@ def _eval(node: Node, truth: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     if isinstance(node, Member):
         inside = np.isin(_column(node.field.name, truth), [v.value for v in node.values])
         return ~inside if node.negate else inside
+    if isinstance(node, Flag):
+        return np.asarray(_column(node.field.name, truth), dtype=bool)
     if isinstance(node, Not):
         return ~_eval(node.item, truth, n)
     if isinstance(node, And):

@@ -80,6 +80,8 @@ def plot_test_set(
             f"Bias and resolution vs true {quantity} ({label})",
         )
     for variable, grouping in GROUPINGS.items():
+        if variable not in block["by"]:  # e.g. no vertex in these files
+            continue
         out = out_dir / f"{prefix}_by_{variable}.png"
         if grouping.categories is None:
             title = f"Performance vs {grouping.axis_label} ({label})"

@@ -16,6 +16,7 @@ import numpy as np
 
 from nuclass.io.nova_h5 import Events
 from nuclass.labels import FinalState, Interaction, final_state_code
+from nuclass.labels.truth import vertex_location
 from nuclass.sim import kinematics as kin
 from nuclass.sim.config import SimConfig
 from nuclass.sim.constants import MASS_GEV, MU
@@ -33,9 +34,7 @@ from nuclass.sim.transport import F_BIRKS, F_MCS, F_PI0, N_PHYSICS
 from nuclass.sim.vertices import StreamRates
 
 __all__ = ["simulate_events", "simulate_at", "simulate_particle", "generate", "Generation", "sample_energies", "mode_fractions",
-           "nue_probability", "LOCATIONS"]
-
-LOCATIONS = ("active", "muon catcher", "outside")  # simtruth `location` codes 0, 1, 2
+           "nue_probability"]
 _SLICES_PER_READOUT = 4.0  # mean slices of a readout beyond the first (ND pile-up; approx.)
 _GRID = 4000  # points of the fine energy grid
 _BLOCK = 8192  # candidates drawn per block
@@ -223,15 +222,6 @@ def generate(n: int, seed: int = 0, config: SimConfig | None = None,
     return events, report
 
 
-def _location(x, y, z, cfg: SimConfig) -> np.ndarray:
-    """0 in the fully active region, 1 in the muon catcher, 2 outside the detector."""
-    half = cfg.half_width_cm
-    across = (np.abs(x) <= half) & (np.abs(y) <= half)
-    active = across & (z >= 0) & (z < cfg.active_length_cm)
-    catcher = across & (z >= cfg.active_length_cm) & (z < cfg.length_cm)
-    return np.select([active, catcher], [0, 1], 2).astype(np.uint8)
-
-
 def _events(maps, info, channel, mode, anti, energy, parent_u, cfg, file_number) -> Events:
     n = len(maps)
     unknown = channel == kin.CHANNEL_OTHER
@@ -264,7 +254,7 @@ def _events(maps, info, channel, mode, anti, energy, parent_u, cfg, file_number)
         "visible_energy": info[:, kin.INFO_VISIBLE_GEV].astype(np.float32),
         "hadronic_w": info[:, kin.INFO_W].astype(np.float32),
         "q2": info[:, kin.INFO_Q2].astype(np.float32),
-        "location": _location(x, y, z, cfg),
+        "location": vertex_location(meta).astype(np.uint8),  # labels.truth.LOCATIONS
         "stream": info[:, kin.INFO_STREAM].astype(np.uint8),
         "slice_hits": info[:, kin.INFO_HITS].astype(np.uint16),
         "first_plane": info[:, kin.INFO_FIRST_PLANE].astype(np.int16),
