@@ -47,7 +47,8 @@ def main() -> None:
         best_cpu = max(best_cpu, args.events / (time.process_time() - t_cpu))
         best_wall = max(best_wall, args.events / (time.perf_counter() - t_wall))
     print(f"| generate, one core | {best_cpu:,.0f} written events per CPU-second "
-          f"| {best_wall:,.0f} events/s wall | {report.candidates_per_written:.1f} candidates per written event |")
+          f"| {best_wall:,.0f} events/s wall "
+          f"| {report.candidates_per_written:.1f} candidates per written event |")
     inside, shell, far = report.stream_probabilities
     print(f"| candidate streams | inside {inside:.3f}, rock shell {shell:.3f}, rock beyond {far:.3f} | | |")
     for name, count in zip(STATUS_NAMES, report.status_counts, strict=True):

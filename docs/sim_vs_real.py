@@ -24,7 +24,8 @@ PAIRS = [
     ("real_event_DIS.png", [Interaction.kNumuDIS], (12.0, None), "νμ CC DIS"),
     ("real_event_NC_13.7GeV.png", [Interaction.kNC], (13.68, 2.77), "NC, 13.7 GeV"),
     ("real_event_RES.png", [Interaction.kNumuRes], (3.0, None), "νμ CC RES"),
-    (None, [Interaction.kNumuQE, Interaction.kNumuRes, Interaction.kNumuDIS], None, "rock events (no display)"),
+    (None, [Interaction.kNumuQE, Interaction.kNumuRes, Interaction.kNumuDIS], None,
+     "rock events (no display)"),
 ]
 REAL_QE_VERTEX = (-158.9, 175.1, 94.9)  # f1 #4 of near-detector.md
 
@@ -71,7 +72,8 @@ def main() -> None:
             gap = np.abs(events.meta["nuenergy"][candidates] - nu)
             if lep is not None:
                 gap = gap + np.abs(events.meta["lepenergy"][candidates] - lep)
-            picks = rng.choice(candidates[np.argsort(gap)[: 6 * args.per_class]], args.per_class, replace=False)
+            closest = candidates[np.argsort(gap)[: 6 * args.per_class]]
+            picks = rng.choice(closest, args.per_class, replace=False)
         for k, i in enumerate(picks):
             m = source.meta
             for view in range(2):

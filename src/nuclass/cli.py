@@ -66,7 +66,9 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: all cores).")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML overriding the simulator's defaults.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a data set already in OUT_DIR (once the new one is complete).")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace a data set already in OUT_DIR (once the new one is complete).")
+    ] = False,
 ):
     """Simulate NOvA near-detector events in exactly the teaching files' format."""
     from nuclass.console import file_progress

@@ -15,7 +15,8 @@ REAL_INSIDE = [(47.2, -161.8, 871.8), (28.9, 128.2, 726.9), (-158.9, 175.1, 94.9
                (-71.9, -1.3, 26.2), (57.4, -133.0, 1041.1)]
 REAL_CATCHER = [(43.5, -63.7, 1505.3)]
 REAL_OUTSIDE = [(-76.1, 311.6, -1758.0), (376.3, 232.2, 389.1), (-111.4, 590.9, -1714.8),
-                (253.1, -59.4, -479.4), (-12.5, -4.5, -1625.4), (-1.8, 45.3, -1374.0), (183.2, 606.7, -1596.1),
+                (253.1, -59.4, -479.4), (-12.5, -4.5, -1625.4), (-1.8, 45.3, -1374.0),
+                (183.2, 606.7, -1596.1),
                 (400.1, -135.8, -475.5), (-370.8, 312.0, -545.6), (-237.2, 323.5, -5063.2),
                 (-131.7, -213.3, 1343.7), (-296.0, -256.7, 704.3), (107.6, 496.1, 905.1),
                 (-281.0, 433.1, 1232.4)]
@@ -68,7 +69,8 @@ def test_rays_and_boxes():
 
 
 def test_the_simulated_detector_is_the_one_the_labels_place_vertices_in():
-    """labels.truth's ND boundaries (the real files' coordinates) and the simulator's default geometry agree."""
+    """labels.truth's ND boundaries (the real files' coordinates) and the simulator's default geometry
+    agree."""
     from nuclass.labels.truth import ND_ACTIVE_LENGTH_CM, ND_HALF_WIDTH_CM, ND_LENGTH_CM
 
     cfg = SimConfig()

@@ -27,7 +27,8 @@ def test_first_plane_needs_four_hits_in_eight_planes():
 
 def test_window_is_the_median_cell_per_view_and_rows_are_planes_of_a_view():
     # x view (even planes): cells 50, 52, 54, 56, 58 -> median 54; y view (odd planes): cells 10, 12, 14
-    rows = [(10 + 2 * i, 50 + 2 * i, 10.0) for i in range(5)] + [(11 + 2 * i, 10 + 2 * i, 10.0) for i in range(3)]
+    rows = [(10 + 2 * i, 50 + 2 * i, 10.0) for i in range(5)]
+    rows += [(11 + 2 * i, 10 + 2 * i, 10.0) for i in range(3)]
     hits = hits_of(rows)
     medians = median_cells(hits, len(hits), 96)
     assert medians.tolist() == [54, 12]
@@ -41,7 +42,8 @@ def test_window_is_the_median_cell_per_view_and_rows_are_planes_of_a_view():
 
 def test_cells_beyond_the_detector_and_hits_outside_the_window_stay_empty():
     # a track along the last cells: median 94, window 54 … 133; cells ≥ 96 do not exist
-    hits = hits_of([(k, 95 if k % 4 else 93, 10.0) for k in range(0, 40, 2)] + [(2, 5, 10.0), (300, 94, 10.0)])
+    track = [(k, 95 if k % 4 else 93, 10.0) for k in range(0, 40, 2)]
+    hits = hits_of(track + [(2, 5, 10.0), (300, 94, 10.0)])
     medians = median_cells(hits, len(hits), 96)
     out = np.zeros((2, 100, 80), np.uint8)
     window_map(hits, len(hits), 0, medians, 1, RESPONSE, out)

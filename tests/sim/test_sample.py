@@ -55,7 +55,8 @@ def test_most_vertices_lie_outside_and_the_outside_events_are_the_energetic_ones
     # NC and νe CC need their shower in the detector: hardly ever from the rock
     code = sample.meta["interaction"]
     assert np.isin(code[outside], range(4)).mean() > 0.9
-    assert np.isin(code[active], (4, 5, 6, 7, 13)).mean() > 3 * np.isin(code[outside], (4, 5, 6, 7, 13)).mean()
+    showering = (4, 5, 6, 7, 13)
+    assert np.isin(code[active], showering).mean() > 3 * np.isin(code[outside], showering).mean()
 
 
 def test_no_slice_of_fewer_than_15_hits_is_written(sample):

@@ -13,7 +13,8 @@ def test_electron_showers_have_a_halo_beyond_a_moliere_radius(bare_config):
     """The lateral profile has a tail (Grindhammer form): ≈ 10–30 % of the charge lies beyond 1 R_M."""
     outside = []
     for seed in range(60):
-        m, _, _, _ = simulate_particle(ELECTRON, 3.0, (0.0, 0.0, 300.0), (0, 0, 1), seed=seed, config=bare_config)
+        m, _, _, _ = simulate_particle(ELECTRON, 3.0, (0.0, 0.0, 300.0), (0, 0, 1), seed=seed,
+                                       config=bare_config)
         charge = m[0].sum(axis=0).astype(float)  # x view, per column
         axis = (charge * np.arange(80)).sum() / charge.sum()
         beyond = np.abs(np.arange(80) - axis) > bare_config.moliere_radius_cm / bare_config.cell_width_cm

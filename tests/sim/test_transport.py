@@ -61,7 +61,8 @@ def test_a_muon_aimed_at_the_side_leaves_where_the_detector_ends(bare_config, li
     although its range (9.5 m) would carry it 70 rows: the x view's track ends at the last cell."""
     maps = []
     for seed in range(10):
-        m, _, _, _ = simulate_particle(MU, 2.0, (150.0, 0.0, 3.0), (0.2, 0.0, 1.0), seed=seed, config=bare_config)
+        m, _, _, _ = simulate_particle(MU, 2.0, (150.0, 0.0, 3.0), (0.2, 0.0, 1.0), seed=seed,
+                                       config=bare_config)
         maps.append(m)
     maps = np.array(maps)
     rows = lit_rows(maps)
@@ -82,10 +83,11 @@ def test_a_muon_reaching_the_catcher_stops_in_its_steel(bare_config, lit_rows):
     z_active, _ = stop_z(0.7, start, (0, 0, 1), all_active)
     assert z_active == pytest.approx(1050 + muon_range_cm(ACTIVE, 0.7), rel=0.03)
     assert 1269 < z_catcher < 1340 < z_active
-    rows_catcher = lit_rows(np.array([simulate_particle(MU, 0.7, start, (0, 0, 1), seed=s, config=bare_config)[0]
-                                      for s in range(10)]))
-    rows_active = lit_rows(np.array([simulate_particle(MU, 0.7, start, (0, 0, 1), seed=s, config=all_active)[0]
-                                     for s in range(10)]))
+    def rows(config):
+        maps = [simulate_particle(MU, 0.7, start, (0, 0, 1), seed=s, config=config)[0] for s in range(10)]
+        return lit_rows(np.array(maps))
+
+    rows_catcher, rows_active = rows(bare_config), rows(all_active)
     assert np.median(rows_catcher) + 4 <= np.median(rows_active)
 
 

@@ -4,4 +4,5 @@ from nuclass.sim.config import PRESETS, SimConfig
 from nuclass.sim.files import read_manifest, simulate_files
 from nuclass.sim.generate import generate, simulate_at, simulate_events
 
-__all__ = ["SimConfig", "PRESETS", "simulate_events", "simulate_at", "simulate_files", "generate", "read_manifest"]
+__all__ = ["SimConfig", "PRESETS", "simulate_events", "simulate_at", "simulate_files", "generate",
+           "read_manifest"]

@@ -116,7 +116,8 @@ class SimConfig:
         for f in dataclasses.fields(self):
             _check(f, getattr(self, f.name))
         knots, cdf = np.asarray(self.spectrum_gev), np.asarray(self.spectrum_cdf)
-        if len(knots) != len(cdf) or len(knots) < 2 or np.any(np.diff(cdf) < 0) or np.any(np.diff(knots) <= 0):
+        rising = np.all(np.diff(cdf) >= 0) and np.all(np.diff(knots) > 0)
+        if len(knots) != len(cdf) or len(knots) < 2 or not rising:
             raise ConfigError("spectrum_gev and spectrum_cdf must be equally long, with rising energies "
                               "and a CDF rising from 0 to 1")
         if not (cdf[0] == 0.0 and cdf[-1] == 1.0):
@@ -218,7 +219,8 @@ def _check(f: dataclasses.Field, value: Any) -> None:
         if not isinstance(value, tuple) or not value:
             raise ConfigError(f"{f.name} must be a list of numbers{unit_text}, got {value!r}")
         if meta.get("length") and len(value) != meta["length"]:
-            raise ConfigError(f"{f.name} must be a list of {meta['length']} numbers{unit_text}, got {value!r}")
+            raise ConfigError(
+                f"{f.name} must be a list of {meta['length']} numbers{unit_text}, got {value!r}")
     for item in items:
         number_ok = isinstance(item, int | float) and not isinstance(item, bool)
         if kind is int and not (number_ok and float(item).is_integer()):

@@ -33,7 +33,8 @@ from nuclass.sim.readout import pack_response
 from nuclass.sim.transport import F_BIRKS, F_MCS, F_PI0, N_PHYSICS
 from nuclass.sim.vertices import StreamRates
 
-__all__ = ["simulate_events", "simulate_at", "simulate_particle", "generate", "Generation", "sample_energies", "mode_fractions",
+__all__ = ["simulate_events", "simulate_at", "simulate_particle", "generate", "Generation", "sample_energies",
+           "mode_fractions",
            "nue_probability"]
 _SLICES_PER_READOUT = 4.0  # mean slices of a readout beyond the first (ND pile-up; approx.)
 _GRID = 4000  # points of the fine energy grid
@@ -198,8 +199,9 @@ def generate(n: int, seed: int = 0, config: SimConfig | None = None,
         hits = np.zeros(_BLOCK, np.int64)
         done, used = simulate_block(kernel_seed, tried, energy, channel, mode, anti, stream,
                                     np.zeros((_BLOCK, 3)), packed.geometry, packed.slots, packed.materials,
-                                    packed.physics, packed.response, packed.rates.vertex, packed.rates.range_t,
-                                    packed.rates.range_cm, maps[written:], info[written:], status, hits)
+                                    packed.physics, packed.response, packed.rates.vertex,
+                                    packed.rates.range_t, packed.rates.range_cm, maps[written:],
+                                    info[written:], status, hits)
         for key, values in (("energy", energy), ("channel", channel), ("mode", mode), ("anti", anti),
                             ("parent_u", parent_u), ("status", status), ("hits", hits)):
             drawn[key].append(values[:used])

@@ -85,9 +85,9 @@ def material_table(cfg: SimConfig) -> np.ndarray:
     t[AIR, M_X0] = t[AIR, M_LAMBDA_PI] = t[AIR, M_LAMBDA_P] = t[AIR, M_LAMBDA_N] = 1e12  # empty
     t[AIR, M_EXCITATION], t[AIR, M_EC], t[AIR, M_RM] = 85.7, 87.9, 7.3e3
     t[ACTIVE] = _row(cfg.active_density_g_cm3, cfg.active_z_over_a, cfg.active_excitation_ev,
-                     cfg.radiation_length_cm, cfg.pion_interaction_length_cm, cfg.proton_interaction_length_cm,
-                     cfg.critical_energy_mev, cfg.moliere_radius_cm, 0.0, cfg.neutron_scatter_length_cm,
-                     cfg.active_fraction)
+                     cfg.radiation_length_cm, cfg.pion_interaction_length_cm,
+                     cfg.proton_interaction_length_cm, cfg.critical_energy_mev, cfg.moliere_radius_cm, 0.0,
+                     cfg.neutron_scatter_length_cm, cfg.active_fraction)
     for material, props in ((STEEL, STEEL_PROPERTIES), (ROCK, ROCK_PROPERTIES)):
         x0, ec = props["radiation_length_cm"], props["critical_energy_mev"]
         lam = props["interaction_length_cm"]
@@ -99,7 +99,8 @@ def material_table(cfg: SimConfig) -> np.ndarray:
 
 def _row(density, z_over_a, excitation, x0, lam_pi, lam_p, ec, rm, radiative_b, lam_n, visible):
     row = np.zeros(N_MATERIAL)
-    row[M_DENSITY], row[M_BETHE], row[M_EXCITATION] = density, BETHE_K_MEV_CM2_G * z_over_a * density, excitation
+    row[M_DENSITY], row[M_EXCITATION] = density, excitation
+    row[M_BETHE] = BETHE_K_MEV_CM2_G * z_over_a * density
     row[M_X0], row[M_LAMBDA_PI], row[M_LAMBDA_P], row[M_EC], row[M_RM] = x0, lam_pi, lam_p, ec, rm
     row[M_RADIATIVE_B], row[M_LAMBDA_N], row[M_VISIBLE] = radiative_b, lam_n, visible
     return row

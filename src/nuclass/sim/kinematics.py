@@ -173,7 +173,8 @@ def primaries(stack, channel, mode, anti, e_nu, pi0_fraction, info):
         sin_z = math.sqrt(1.0 - cos_z * cos_z)
         phi = 2.0 * math.pi * np.random.random()
         kinetic = 1.0 + -3.0 * math.log(1.0 - np.random.random())
-        n = push(stack, n, MU, kinetic, 0.0, 0.0, 0.0, sin_z * math.cos(phi), -cos_z, sin_z * math.sin(phi), 1.0)
+        n = push(stack, n, MU, kinetic, 0.0, 0.0, 0.0, sin_z * math.cos(phi), -cos_z, sin_z * math.sin(phi),
+                 1.0)
         info[INFO_LEPENERGY] = info[INFO_NUENERGY] = kinetic + MASS_GEV[MU]
         return n
     info[INFO_NUENERGY] = e_nu

@@ -56,7 +56,8 @@ from nuclass.sim.geometry import (
 from nuclass.sim.readout import deposit_step
 from nuclass.sim.vectors import boost, deflect, isotropic, random_shares
 
-__all__ = ["push", "push_momentum", "dedx_mev_cm", "visible_dedx_mev_cm", "transport_charged", "hadronic_interaction",
+__all__ = ["push", "push_momentum", "dedx_mev_cm", "visible_dedx_mev_cm", "transport_charged",
+           "hadronic_interaction",
            "transport_neutron", "decay_pi0", "F_BIRKS", "F_MCS", "F_PI0", "N_PHYSICS", "MAX_PARTICLES"]
 
 MAX_PARTICLES = 1000
