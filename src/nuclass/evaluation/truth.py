@@ -78,9 +78,7 @@ def groups_by_truth(
 
 
 def _label(variable: str, group: Mapping[str, Any]) -> str:
-    if "category" in group:
-        return str(group["category"])
-    return f"{group['lo']:.3g}–{group['hi']:.3g} {grouping(variable).unit}".strip()
+    return grouping(variable).label(group)
 
 
 def format_metric(group: Mapping[str, Any], metric: str) -> str:

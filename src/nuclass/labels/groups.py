@@ -54,6 +54,16 @@ class Grouping:
         """Whether `meta` holds every field this grouping reads."""
         return all(name in meta for name in self.needs)
 
+    def label(self, group: Mapping[str, object]) -> str:
+        """A group's name in tables and sentences: its category, or its bin "lo–hi unit" (plain numbers
+        for large values, e.g. "-9880 to -1760 cm", three significant figures otherwise)."""
+        if "category" in group:
+            return str(group["category"])
+        lo, hi = (float(group[k]) for k in ("lo", "hi"))
+        number = lambda v: f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"  # noqa: E731
+        joined = f"{number(lo)} to {number(hi)}" if lo < 0 or hi < 0 else f"{number(lo)}–{number(hi)}"
+        return f"{joined} {self.unit}".strip()
+
     def category_codes(self, meta: Mapping[str, np.ndarray]) -> np.ndarray:
         """The category code of each event (N,) int64."""
         codes = self.codes(meta) if self.codes is not None else meta[self.field]

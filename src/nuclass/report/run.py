@@ -121,10 +121,7 @@ def _per_class_table(blocks: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def _group_label(variable: str, group: Mapping[str, Any]) -> str:
-    if "category" in group:
-        return esc(group["category"])
-    unit = grouping(variable).unit
-    return f"{group['lo']:.3g} – {group['hi']:.3g}{' ' + unit if unit else ''}"
+    return esc(grouping(variable).label(group))
 
 
 def _by_table(variable: str, blocks: Mapping[str, Mapping[str, Any]], metrics: Sequence[str]) -> str:
