@@ -164,12 +164,38 @@ def test_fetch_downloads_valid_files_and_caches_them(server, url, tmp_path):
     assert _requests(server) == 2  # nothing downloaded again
 
 
-def test_invalid_cached_file_is_downloaded_again(server, url, tmp_path):
-    (tmp_path / "neutrino1.h5").write_bytes(server.files["neutrino1.h5"][:5000])  # an interrupted download
+def test_invalid_local_file_is_reported_and_kept(server, url, tmp_path):
+    """A user's file that fails validation is never deleted: nothing is downloaded, the error says how to
+    go on (issue 14: it used to be deleted before a download that then failed)."""
+    broken = server.files["neutrino1.h5"][:5000]  # say an interrupted manual download
+    (tmp_path / "neutrino1.h5").write_bytes(broken)
+    with pytest.raises(FetchError, match=r"neutrino1\.h5: already there and not a valid NOvA file .*"
+                       r"truncated.*kept as it is.*--replace-invalid"):
+        fetch_files(tmp_path, [1, 2], url("ok"), retry_wait=0)
+    assert _requests(server) == 0
+    assert _listing(tmp_path) == ["neutrino1.h5"]
+    assert (tmp_path / "neutrino1.h5").read_bytes() == broken
+
+
+def test_replace_invalid_sets_the_old_copy_aside_after_a_verified_download(server, url, tmp_path):
+    broken = server.files["neutrino1.h5"][:5000]
+    (tmp_path / "neutrino1.h5").write_bytes(broken)
     (tmp_path / "neutrino2.h5").write_bytes(server.files["neutrino2.h5"])
-    fetch_files(tmp_path, [1, 2], url("ok"), retry_wait=0)
+    fetch_files(tmp_path, [1, 2], url("ok"), retry_wait=0, replace_invalid=True)
     assert dict(server.requests) == {"/ok/neutrino1.h5": 1}
     assert (tmp_path / "neutrino1.h5").read_bytes() == server.files["neutrino1.h5"]
+    assert (tmp_path / "neutrino1.h5.invalid").read_bytes() == broken
+    assert _listing(tmp_path) == ["neutrino1.h5", "neutrino1.h5.invalid", "neutrino2.h5"]
+
+
+@pytest.mark.parametrize("mode", ["short", "html"])
+def test_replace_invalid_keeps_the_old_copy_when_the_download_fails(server, url, tmp_path, mode):
+    broken = b"my own notes, not HDF5\n"
+    (tmp_path / "neutrino1.h5").write_bytes(broken)
+    with pytest.raises(FetchError):
+        fetch_files(tmp_path, [1], url(mode), retries=0, retry_wait=0, replace_invalid=True)
+    assert _listing(tmp_path) == ["neutrino1.h5"]
+    assert (tmp_path / "neutrino1.h5").read_bytes() == broken
 
 
 def test_transient_failure_is_retried(server, url, tmp_path):
@@ -228,7 +254,7 @@ def test_unreachable_server(tmp_path):
     with ThreadingHTTPServer(("127.0.0.1", 0), _Handler) as closed:
         port = closed.server_port  # bound, then closed: nothing listens there any more
     with pytest.raises(
-        FetchError, match=r"^neutrino1\.h5: network error \(ConnectionError\) from http://127"
+        FetchError, match=rf"^neutrino1\.h5: connection refused by 127\.0\.0\.1:{port} .* from http://127"
     ):
         fetch_files(tmp_path, [1], f"http://127.0.0.1:{port}", retries=1, retry_wait=0)
     assert _listing(tmp_path) == []

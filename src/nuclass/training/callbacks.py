@@ -1,5 +1,5 @@
 """The callbacks of a training run: metrics.csv rows, the plateau schedule per validation, time-based
-validation that DDP ranks agree on, and checkpoints written atomically."""
+validation that DDP ranks agree on, checkpoints written atomically, and a resumable checkpoint on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ from nuclass.run_dir import RunDir
 from nuclass.training.datamodule import EpochShuffle
 from nuclass.training.lightning_adapter import is_last_batch, set_validation_due
 
-__all__ = ["EpochMetrics", "PlateauPerValidation", "TimedValidation", "AtomicCheckpointIO", "make_callbacks"]
+__all__ = [
+    "EpochMetrics",
+    "PlateauPerValidation",
+    "TimedValidation",
+    "AtomicCheckpointIO",
+    "SaveOnInterrupt",
+    "make_callbacks",
+]
 
 
 class EpochMetrics(pl.Callback):
@@ -104,6 +111,42 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, tmp, storage_options)
 
 
+class SaveOnInterrupt(pl.Callback):
+    """On Ctrl-C (Lightning's `on_exception` hook with a KeyboardInterrupt), note the epoch and step reached
+    and save a resumable checkpoint as checkpoints/last.ckpt, which `--resume` continues from.
+
+    In a single process only: under DDP every rank would have to join the save, and ranks stopped by the
+    same Ctrl-C at different points cannot; there the last validation's last.ckpt stays the one to resume.
+    """
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.stopped_at: tuple[int, int] | None = None  # (epoch, global step) when interrupted
+        self.saved = False
+
+    def on_exception(self, trainer: pl.Trainer, module: pl.LightningModule, exception: BaseException) -> None:
+        if not isinstance(exception, KeyboardInterrupt):
+            return
+        self.stopped_at = (trainer.current_epoch, trainer.global_step)
+        if trainer.world_size == 1 and trainer.global_step > 0:
+            try:
+                trainer.save_checkpoint(self.run.last_checkpoint)
+                self.saved = True
+            except Exception:  # noqa: BLE001 (stopped where no checkpoint can be made: the last one stays)
+                self.saved = False
+
+    def message(self) -> str:
+        """What the user reads: where training stopped and how to go on."""
+        epoch, step = self.stopped_at or (0, 0)
+        if self.saved:
+            how = f"resume with --resume (checkpoint {self.run.last_checkpoint} saved now)"
+        elif self.run.last_checkpoint.is_file():
+            how = f"resume with --resume (from the last validation's checkpoint {self.run.last_checkpoint})"
+        else:
+            how = "no checkpoint was made yet: the same command starts the run again"
+        return f"{self.run.path}: interrupted at epoch {epoch}, step {step}; {how}"
+
+
 def make_callbacks(
     run: RunDir, patience: int, progress: bool, val_every_minutes: float | None
 ) -> tuple[list[pl.Callback], ModelCheckpoint]:
@@ -124,6 +167,7 @@ def make_callbacks(
         checkpoint,
         EarlyStopping(monitor="val_loss", mode="min", patience=patience, check_on_train_epoch_end=False),
         EpochShuffle(),
+        SaveOnInterrupt(run),
     ]
     if val_every_minutes is not None:
         callbacks.append(TimedValidation(val_every_minutes))
