@@ -42,7 +42,7 @@ def fetch(
                      "each old copy as NAME.invalid (without this flag such files are reported and kept)."),
     ] = False,
 ):
-    """Download neutrino{N}.h5 files into OUT_DIR: cached, retried, verified, never partial, never deleting yours."""
+    """Download neutrino{N}.h5 files into OUT_DIR: cached, retried, verified, never partial; yours kept."""
     from nuclass.console import download_progress
     from nuclass.io.fetch import DEFAULT_BASE_URL, fetch_files, parse_file_numbers
 
@@ -61,7 +61,9 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: all cores).")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML overriding the simulator's defaults.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a data set already in OUT_DIR (once the new one is complete).")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace a data set already in OUT_DIR (once the new one is complete).")
+    ] = False,
 ):
     """Simulate NOvA near-detector events in exactly the teaching files' format."""
     from nuclass.console import file_progress
@@ -143,8 +145,8 @@ def _config_options(options: dict) -> dict:
 def train(
     task: Annotated[
         TaskChoice | None,
-        typer.Option(help="numu-cc, nue-cc (binary), flavour, mode (classes), energy, y (regression); required "
-                     "unless --resume or --config sets it."),
+        typer.Option(help="numu-cc, nue-cc (binary), flavour, mode (classes), energy, y (regression); "
+                     "required unless --resume or --config sets it."),
     ] = None,
     data: Annotated[
         list[Path] | None, typer.Option(help="HDF5 file, directory or glob; repeat for more. Split by file.")

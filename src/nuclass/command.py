@@ -55,7 +55,8 @@ class CommandLine(TyperGroup):
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         try:
-            code = super().main(args, prog_name or "nuclass", complete_var, standalone_mode=False, **extra)
+            # always "nuclass" (not `cli.py` under python -m, nor the test runner's name)
+            code = super().main(args, "nuclass", complete_var, standalone_mode=False, **extra)
         except NoArgsIsHelpError:  # the help has been shown
             code = NoArgsIsHelpError.exit_code
         except ClickException as exc:
@@ -109,9 +110,9 @@ def command(app: typer.Typer) -> Callable:
             except typer.Exit:
                 raise
             except Exception as exc:
-                if _state["debug"]:
-                    raise
                 line, code = failure_line(exc)
+                if code == 1 and _state["debug"]:
+                    raise
                 for text in line.splitlines():  # ManyErrors: one line per error
                     print(f"nuclass {name}: error: {text}", file=sys.stderr)
                 raise typer.Exit(code) from None

@@ -165,7 +165,7 @@ def render_summary(summary: Mapping[str, Any], console=None) -> None:
             console.print(
                 f"{source['folder']}: simulated by nuclass {sim.get('nuclass_version', '?')}, seed "
                 f"{sim.get('seed', '?')}, {sim.get('files', '?')} files × {sim.get('events_per_file', '?')} "
-                f"events (simulation.json)", highlight=False,
+                f"events (simulation.json)", highlight=False, soft_wrap=True,
             )
 
     states = total["finalstate"]

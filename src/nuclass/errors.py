@@ -6,8 +6,17 @@ import difflib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["NuclassError", "FormatError", "FetchError", "ConfigError", "Interrupted", "ManyErrors", "closest", "similarity",
-           "CLOSE"]
+__all__ = [
+    "NuclassError",
+    "FormatError",
+    "FetchError",
+    "ConfigError",
+    "ManyErrors",
+    "Interrupted",
+    "closest",
+    "similarity",
+    "CLOSE",
+]
 
 
 CLOSE = 0.6  # similarity from which a name is offered as "did you mean" (difflib's usual cutoff)

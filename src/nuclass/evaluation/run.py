@@ -52,7 +52,8 @@ def _predict_sets(
     if not parts["target"]:
         raise ConfigError("no events to evaluate in the given --data files")
     n_batches = len(parts["target"])
-    natural = {k: np.concatenate(v) for k, v in parts.items() if len(v) == n_batches}  # vertex: if all have it
+    # vertex fields: only if every batch has them
+    natural = {k: np.concatenate(v) for k, v in parts.items() if len(v) == n_batches}
     keep = balanced_test_positions(natural["target"], task, int(config.get("seed") or 0))
     return {"natural": natural, "balanced": {k: v[keep] for k, v in natural.items()}}
 

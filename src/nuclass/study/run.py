@@ -155,7 +155,8 @@ def run_study(
                 try:
                     result = _train_one(variant, values, run)
                 except (Interrupted, KeyboardInterrupt) as exc:
-                    raise _interrupted(spec, out, variant, seed, exc, sum(map(len, results.values()))) from None
+                    done = sum(map(len, results.values()))
+                    raise _interrupted(spec, out, variant, seed, exc, done) from None
                 except NuclassError as exc:  # e.g. a selection that leaves a split empty: note it, go on
                     failures.append({"variant": variant.name, "seed": seed, "error": str(exc)})
                     progress.note(f"  {variant.name} seed {seed}: failed: {exc}")

@@ -130,7 +130,7 @@ class SaveOnInterrupt(pl.Callback):
         self.stopped_at = (trainer.current_epoch, trainer.global_step)
         if trainer.world_size == 1 and trainer.global_step > 0:
             try:
-                trainer.save_checkpoint(self.run.last_checkpoint)
+                trainer.save_checkpoint(self.run.last_checkpoint, weights_only=False)
                 self.saved = True
             except Exception:  # noqa: BLE001 (stopped where no checkpoint can be made: the last one stays)
                 self.saved = False

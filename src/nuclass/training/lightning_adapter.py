@@ -67,7 +67,8 @@ def check_trainer_choices(accelerator: str, devices: int, strategy: str, precisi
     from lightning.pytorch.accelerators import AcceleratorRegistry
     from lightning.pytorch.strategies import StrategyRegistry
 
-    strategies = ["auto", *sorted(s for s in StrategyRegistry.available_strategies() if "find_unused" not in s)]
+    names = StrategyRegistry.available_strategies()
+    strategies = ["auto", *sorted(s for s in names if "find_unused" not in s)]
     if strategy not in strategies and strategy not in StrategyRegistry:
         raise ConfigError(f"unknown strategy '{strategy}'; Lightning's strategies: {', '.join(strategies)}")
     accelerators = ["auto", "gpu", *sorted(AcceleratorRegistry.available_accelerators())]
