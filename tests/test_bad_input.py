@@ -277,9 +277,14 @@ def _no_temporaries(folder: Path) -> list[str]:
 
 @pytest.mark.slow
 def test_ctrl_c_in_train_saves_a_checkpoint_that_resume_continues(sim_dir, tmp_path):
-    run = tmp_path / "run"
-    command = [*CLI, "train", "--task", "numu-cc", "--data", str(sim_dir), "--out", str(run), "--config", "tiny",
-               "--model", "seed-multiview", "--max-epochs", "1000", "--val-every-minutes", "0.005"]
+    import yaml
+
+    from nuclass.training.config import PRESETS
+
+    run, config = tmp_path / "run", tmp_path / "long.yaml"
+    config.write_text(yaml.safe_dump({**PRESETS["tiny"], "max_epochs": 1000, "patience": 1000}))  # no early stop
+    command = [*CLI, "train", "--task", "numu-cc", "--data", str(sim_dir), "--out", str(run), "--config",
+               str(config), "--model", "seed-multiview", "--val-every-minutes", "0.01"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 150
     while not (run / "checkpoints" / "last.ckpt").is_file() and time.monotonic() < deadline:

@@ -3,6 +3,8 @@ validation that DDP ranks agree on, checkpoints written atomically, and a resuma
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from typing import Any
 
@@ -112,17 +114,35 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class SaveOnInterrupt(pl.Callback):
-    """On Ctrl-C (Lightning's `on_exception` hook with a KeyboardInterrupt), note the epoch and step reached
-    and save a resumable checkpoint as checkpoints/last.ckpt, which `--resume` continues from.
+    """Ctrl-C during training: stop at the end of the current batch, save a resumable checkpoint as
+    checkpoints/last.ckpt (which `--resume` continues from) and note the epoch and step reached.
 
-    In a single process only: under DDP every rank would have to join the save, and ranks stopped by the
-    same Ctrl-C at different points cannot; there the last validation's last.ckpt stays the one to resume.
+    While training runs, the first Ctrl-C only asks to stop (a KeyboardInterrupt raised at an arbitrary
+    point can land in the middle of an optimiser step, or in a finaliser that Python then ignores): before
+    the next batch a KeyboardInterrupt goes through Lightning's `on_exception` hooks, and the checkpoint is
+    saved here. A second Ctrl-C stops at once (a validation under way, data still being indexed). In a single process only: under DDP every rank would have to
+    join the save, and ranks stopped at different points cannot; there the last validation's last.ckpt
+    stays the one to resume.
     """
 
     def __init__(self, run: RunDir) -> None:
         self.run = run
+        self.requested = False
         self.stopped_at: tuple[int, int] | None = None  # (epoch, global step) when interrupted
         self.saved = False
+
+    def _request(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._request)  # train() puts the previous handler back
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args: Any) -> None:
+        if self.requested:  # before the next batch: the last one is complete in the checkpoint
+            raise KeyboardInterrupt
 
     def on_exception(self, trainer: pl.Trainer, module: pl.LightningModule, exception: BaseException) -> None:
         if not isinstance(exception, KeyboardInterrupt):

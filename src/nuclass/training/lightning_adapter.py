@@ -50,6 +50,9 @@ def quiet_lightning() -> Iterator[None]:
             r".*ReduceLROnPlateau conditioned on metric val_loss which is not available.*",
             # each worker reads its own batches (see StreamingDataset)
             r".*IterableDataset.*has `__len__` defined.*",
+            # a checkpoint from mid-epoch (Ctrl-C, --val-every-minutes) resumes with the epoch's remaining
+            # number of batches drawn afresh from its start: the streaming loader keeps no position
+            r".*resuming from a checkpoint that ended before the epoch ended.*",
         ):
             warnings.filterwarnings("ignore", message=message)
         try:
