@@ -118,6 +118,8 @@ CASES = [
     # display
     ("display-out-is-dir", "display {ws}/good.h5 --event 0 --out {ws}/adir", r"adir: expected a PNG file .*directory"),
     ("display-out-under-file", "display {ws}/good.h5 --out {ws}/afile.txt/e.png", r"afile\.txt.*a file .*in the way"),
+    ("display-out-unwritable", "display {ws}/good.h5 --out /proc/nuclass-test/e.png",
+     r"/proc/nuclass-test/e\.png: cannot write it here"),
     ("display-event-range", "display {ws}/good.h5 --event 300 --out {ws}/e.png", r"event 300 out of range"),
     ("display-no-datasets", "display {ws}/empty.h5 --out {ws}/e.png", r"empty\.h5: field 'cvnmap'"),
     # train
@@ -159,6 +161,7 @@ CASES = [
     ("evaluate-bad-data", "evaluate {ws}/run --data {ws}/text.h5", r"text\.h5: expected an HDF5 file"),
     ("predict-out-is-dir", "predict {ws}/run {ws}/good.h5 --out {ws}/adir", r"adir: expected an HDF5 file .*directory"),
     ("predict-out-under-file", "predict {ws}/run {ws}/good.h5 --out {ws}/afile.txt/p.h5", r"in the way"),
+    ("predict-out-unwritable", "predict {ws}/run {ws}/good.h5 --out /proc/p.h5", r"/proc/p\.h5: cannot write it here"),
     ("predict-missing-input", "predict {ws}/run {ws}/nothing.h5 --out {ws}/p.h5", r"nothing\.h5: no such file"),
     ("predict-bad-input", "predict {ws}/run {ws}/trunc.h5 --out {ws}/p.h5", r"trunc\.h5: expected a complete"),
     ("predict-not-a-run", "predict {ws}/adir {ws}/good.h5 --out {ws}/p.h5", r"adir: not a finished training run"),

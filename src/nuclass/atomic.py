@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,11 +25,18 @@ __all__ = ["atomic_path", "check_output_file", "new_folder", "write_json"]
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write; on a clean exit it replaces `path` in one rename."""
     path = check_output_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        ours = {str(p) for p in (tmp, path, *path.parents)}
+        if str(exc.filename) not in ours and str(tmp) not in str(exc):
+            raise  # not about this output (say an input read inside the block)
+        h5py_reason = re.search(r"error message = '([^']+)'", str(exc))  # h5py's OSError has no strerror
+        reason = h5py_reason[1] if h5py_reason else exc.strerror or " ".join(str(exc).split())
+        raise ConfigError(f"{path}: cannot write it here ({reason})") from None
     finally:
         tmp.unlink(missing_ok=True)
 
