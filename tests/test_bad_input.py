@@ -154,6 +154,8 @@ CASES = [
     ("study-unknown", "study nosuch --data {ws}/data --out {ws}/new", r"unknown study 'nosuch'"),
     ("study-bad-yaml", "study {ws}/bad.yaml --data {ws}/data --out {ws}/new", r"bad\.yaml: not valid YAML"),
     ("study-no-data", "study seed000-task2 --data {ws}/nothing --out {ws}/new", r"nothing: no such file"),
+    ("study-out-is-file", "study seed000-task2 --data {ws}/data --out {ws}/afile.txt --config tiny",
+     r"afile\.txt: expected a study directory"),
     ("study-repeats-0", "study seed000-task2 --data {ws}/data --repeats 0", r"'--repeats'"),
     # evaluate, predict, report
     ("evaluate-no-run", "evaluate {ws}/nothing", r"nothing: no such run directory"),

@@ -111,6 +111,8 @@ def run_study(
     with a line of figures each.
     """
     out = StudyDir(out)
+    if out.path.exists() and not out.path.is_dir():
+        raise ConfigError(f"{out.path}: expected a study directory, got a file")
     progress = progress or NO_PROGRESS
     files = expand_paths(data)
     overrides = _config_overrides(config)
