@@ -67,8 +67,8 @@ def ws(tmp_path_factory, sim_dir) -> Path:
     (ws / "sim_abc.yaml").write_text("plane_pitch_cm: abc\n")
     (ws / "sim_share.yaml").write_text("share_nue_cc: 1.5\n")
     (ws / "train_key.yaml").write_text("learning_rat: 0.1\n")
-    done = runner.invoke(app, ["train", "--task", "numu-cc", "--data", str(ws / "data"), "--out", str(ws / "run"),
-                               "--config", "tiny", "--model", "seed-multiview"])
+    done = runner.invoke(app, ["train", "--task", "numu-cc", "--data", str(ws / "data"),
+                               "--out", str(ws / "run"), "--config", "tiny", "--model", "seed-multiview"])
     assert done.exit_code == 0, done.output
     return ws
 
@@ -97,27 +97,35 @@ CASES = [
     ("fetch-out-is-file", "fetch {ws}/afile.txt --files 1", r"afile\.txt: expected a directory"),
     # simulate (the simulator's own checks, through the CLI)
     ("simulate-out-is-file", "simulate {ws}/good.h5", r"good\.h5: expected a directory"),
-    ("simulate-holds-a-set", "simulate {ws}/data --files 1 --events-per-file 10", r"data: already holds a data set"),
+    ("simulate-holds-a-set", "simulate {ws}/data --files 1 --events-per-file 10",
+     r"data: already holds a data set"),
     ("simulate-files-negative", "simulate {ws}/new --files -1", r"'--files'.*greater than or equal to 1"),
     ("simulate-events-0", "simulate {ws}/new --events-per-file 0", r"'--events-per-file'"),
     ("simulate-workers-0", "simulate {ws}/new --workers 0", r"'--workers'"),
-    ("simulate-zero-pitch", "simulate {ws}/new --config {ws}/sim_zero.yaml", r"sim_zero\.yaml: plane_pitch_cm must be > 0"),
-    ("simulate-text-pitch", "simulate {ws}/new --config {ws}/sim_abc.yaml", r"sim_abc\.yaml: plane_pitch_cm .*'abc'"),
+    ("simulate-zero-pitch", "simulate {ws}/new --config {ws}/sim_zero.yaml",
+     r"sim_zero\.yaml: plane_pitch_cm must be > 0"),
+    ("simulate-text-pitch", "simulate {ws}/new --config {ws}/sim_abc.yaml",
+     r"sim_abc\.yaml: plane_pitch_cm .*'abc'"),
     ("simulate-share", "simulate {ws}/new --config {ws}/sim_share.yaml", r"share_nue_cc must be ≥ 0 and ≤ 1"),
     ("simulate-bad-yaml", "simulate {ws}/new --config {ws}/bad.yaml", r"bad\.yaml"),
     ("simulate-no-config", "simulate {ws}/new --config {ws}/none.yaml", r"none\.yaml"),
     # inspect
     ("inspect-text", "inspect {ws}/text.h5", r"text\.h5: expected an HDF5 file"),
-    ("inspect-truncated", "inspect {ws}/trunc.h5", r"trunc\.h5: expected a complete HDF5 file, got truncated"),
-    ("inspect-no-datasets", "inspect {ws}/empty.h5", r"empty\.h5: field 'cvnmap': .*missing \(present: none\)"),
-    ("inspect-empty-truth", "inspect {ws}/emptynu.h5", r"emptynu\.h5: field 'neutrino/.*missing \(present: none\)"),
+    ("inspect-truncated", "inspect {ws}/trunc.h5",
+     r"trunc\.h5: expected a complete HDF5 file, got truncated"),
+    ("inspect-no-datasets", "inspect {ws}/empty.h5",
+     r"empty\.h5: field 'cvnmap': .*missing \(present: none\)"),
+    ("inspect-empty-truth", "inspect {ws}/emptynu.h5",
+     r"emptynu\.h5: field 'neutrino/.*missing \(present: none\)"),
     ("inspect-nan-energy", "inspect {ws}/nan.h5", r"nan\.h5: field 'neutrino/nuenergy'.*nan at row 4"),
     ("inspect-missing", "inspect {ws}/nothing.h5", r"nothing\.h5: no such file"),
     ("inspect-dir-without-files", "inspect {ws}/adir", r"adir: directory holds no \.h5 files"),
     ("inspect-no-path", "inspect", r"Missing argument"),
     # display
-    ("display-out-is-dir", "display {ws}/good.h5 --event 0 --out {ws}/adir", r"adir: expected a PNG file .*directory"),
-    ("display-out-under-file", "display {ws}/good.h5 --out {ws}/afile.txt/e.png", r"afile\.txt.*a file .*in the way"),
+    ("display-out-is-dir", "display {ws}/good.h5 --event 0 --out {ws}/adir",
+     r"adir: expected a PNG file .*directory"),
+    ("display-out-under-file", "display {ws}/good.h5 --out {ws}/afile.txt/e.png",
+     r"afile\.txt.*a file .*in the way"),
     ("display-out-unwritable", "display {ws}/good.h5 --out /proc/nuclass-test/e.png",
      r"/proc/nuclass-test/e\.png: cannot write it here"),
     ("display-event-range", "display {ws}/good.h5 --event 300 --out {ws}/e.png", r"event 300 out of range"),
@@ -125,7 +133,8 @@ CASES = [
     # train
     ("train-strategy", "train --task numu-cc --data {ws}/data --out {ws}/new --strategy foo",
      r"unknown strategy 'foo'; Lightning's strategies: auto, ddp"),
-    ("train-strategy-cpu", "train --task numu-cc --data {ws}/data --out {ws}/new --strategy fsdp --config tiny",
+    ("train-strategy-cpu",
+     "train --task numu-cc --data {ws}/data --out {ws}/new --strategy fsdp --config tiny",
      r"Lightning cannot run .*strategy fsdp.*GPU"),
     ("train-precision", "train --task numu-cc --data {ws}/data --out {ws}/new --precision bf17",
      r"unknown precision 'bf17'"),
@@ -134,7 +143,8 @@ CASES = [
     ("train-task", "train --task foo --data {ws}/data --out {ws}/new", r"'--task'"),
     ("train-no-task", "train --data {ws}/data --out {ws}/new", r"give --task"),
     ("train-no-data", "train --task numu-cc --data {ws}/nothing --out {ws}/new", r"nothing: no such file"),
-    ("train-bad-file", "train --task numu-cc --data {ws}/data --data {ws}/text.h5 --out {ws}/new --config tiny",
+    ("train-bad-file",
+     "train --task numu-cc --data {ws}/data --data {ws}/text.h5 --out {ws}/new --config tiny",
      r"text\.h5: expected an HDF5 file"),
     ("train-where-typo", "train --task numu-cc --data {ws}/data --out {ws}/new --where 'nuenergyy > 3'",
      r"unknown field or name 'nuenergyy'.*did you mean nuenergy\? valid fields: nuenergy,"),
@@ -142,13 +152,17 @@ CASES = [
      r"'kNumuqe'.*names: kNumuQE,"),
     ("train-bad-yaml", "train --task numu-cc --data {ws}/data --out {ws}/new --config {ws}/bad.yaml",
      r"bad\.yaml: not valid YAML"),
-    ("train-yaml-list", "train --data {ws}/data --out {ws}/new --config {ws}/list.yaml", r"list\.yaml: expected a mapping"),
+    ("train-yaml-list", "train --data {ws}/data --out {ws}/new --config {ws}/list.yaml",
+     r"list\.yaml: expected a mapping"),
     ("train-yaml-key", "train --data {ws}/data --out {ws}/new --config {ws}/train_key.yaml",
      r"unknown training config key\(s\) learning_rat"),
-    ("train-out-is-file", "train --task numu-cc --data {ws}/data --out {ws}/afile.txt", r"afile\.txt: expected a run dir"),
-    ("train-resume-nothing", "train --task numu-cc --data {ws}/data --out {ws}/adir --resume", r"adir: nothing to resume"),
+    ("train-out-is-file", "train --task numu-cc --data {ws}/data --out {ws}/afile.txt",
+     r"afile\.txt: expected a run dir"),
+    ("train-resume-nothing", "train --task numu-cc --data {ws}/data --out {ws}/adir --resume",
+     r"adir: nothing to resume"),
     ("train-run-exists", "train --task numu-cc --data {ws}/data --out {ws}/run", r"run: holds a run already"),
-    ("train-minutes-0", "train --task numu-cc --data {ws}/data --out {ws}/new --max-minutes 0", r"'--max-minutes'"),
+    ("train-minutes-0", "train --task numu-cc --data {ws}/data --out {ws}/new --max-minutes 0",
+     r"'--max-minutes'"),
     ("train-unknown-option", "train --tsk numu-cc", r"No such option: --tsk"),
     # study
     ("study-unknown", "study nosuch --data {ws}/data --out {ws}/new", r"unknown study 'nosuch'"),
@@ -161,12 +175,17 @@ CASES = [
     ("evaluate-no-run", "evaluate {ws}/nothing", r"nothing: no such run directory"),
     ("evaluate-not-a-run", "evaluate {ws}/adir", r"adir: not a finished training run"),
     ("evaluate-bad-data", "evaluate {ws}/run --data {ws}/text.h5", r"text\.h5: expected an HDF5 file"),
-    ("predict-out-is-dir", "predict {ws}/run {ws}/good.h5 --out {ws}/adir", r"adir: expected an HDF5 file .*directory"),
+    ("predict-out-is-dir", "predict {ws}/run {ws}/good.h5 --out {ws}/adir",
+     r"adir: expected an HDF5 file .*directory"),
     ("predict-out-under-file", "predict {ws}/run {ws}/good.h5 --out {ws}/afile.txt/p.h5", r"in the way"),
-    ("predict-out-unwritable", "predict {ws}/run {ws}/good.h5 --out /proc/p.h5", r"/proc/p\.h5: cannot write it here"),
-    ("predict-missing-input", "predict {ws}/run {ws}/nothing.h5 --out {ws}/p.h5", r"nothing\.h5: no such file"),
-    ("predict-bad-input", "predict {ws}/run {ws}/trunc.h5 --out {ws}/p.h5", r"trunc\.h5: expected a complete"),
-    ("predict-not-a-run", "predict {ws}/adir {ws}/good.h5 --out {ws}/p.h5", r"adir: not a finished training run"),
+    ("predict-out-unwritable", "predict {ws}/run {ws}/good.h5 --out /proc/p.h5",
+     r"/proc/p\.h5: cannot write it here"),
+    ("predict-missing-input", "predict {ws}/run {ws}/nothing.h5 --out {ws}/p.h5",
+     r"nothing\.h5: no such file"),
+    ("predict-bad-input", "predict {ws}/run {ws}/trunc.h5 --out {ws}/p.h5",
+     r"trunc\.h5: expected a complete"),
+    ("predict-not-a-run", "predict {ws}/adir {ws}/good.h5 --out {ws}/p.h5",
+     r"adir: not a finished training run"),
     ("report-out-is-dir", "report {ws}/run --out {ws}/adir", r"adir: expected an HTML file .*directory"),
     ("report-no-run", "report {ws}/nothing --out {ws}/r.html", r"nothing: no such run directory"),
     ("demo-out-is-file", "demo --out {ws}/afile.txt", r"afile\.txt: expected a directory"),
@@ -287,7 +306,8 @@ def test_ctrl_c_in_train_saves_a_checkpoint_that_resume_continues(sim_dir, tmp_p
     from nuclass.training.config import PRESETS
 
     run, config = tmp_path / "run", tmp_path / "long.yaml"
-    config.write_text(yaml.safe_dump({**PRESETS["tiny"], "max_epochs": 1000, "patience": 1000}))  # no early stop
+    # no early stop: the run lasts until Ctrl-C
+    config.write_text(yaml.safe_dump({**PRESETS["tiny"], "max_epochs": 1000, "patience": 1000}))
     command = [*CLI, "train", "--task", "numu-cc", "--data", str(sim_dir), "--out", str(run), "--config",
                str(config), "--model", "seed-multiview", "--val-every-minutes", "0.01"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -348,8 +368,8 @@ def test_ctrl_c_in_a_study_says_what_is_complete(ws, tmp_path, monkeypatch):
         raise Interrupted(f"{config.out}: interrupted at epoch 0, step 3; resume with --resume")
 
     monkeypatch.setattr(nuclass.study.run, "train", interrupted)
-    result = runner.invoke(app, ["study", "seed000-task2", "--data", str(ws / "data"), "--out", str(tmp_path / "s"),
-                                 "--config", "tiny"])
+    result = runner.invoke(app, ["study", "seed000-task2", "--data", str(ws / "data"),
+                                 "--out", str(tmp_path / "s"), "--config", "tiny"])
     assert result.exit_code == 130
     (line,) = result.stderr.splitlines()
     assert line.startswith("nuclass study: study seed000-task2 interrupted in baseline seed 0 (")

@@ -120,9 +120,9 @@ class SaveOnInterrupt(pl.Callback):
     While training runs, the first Ctrl-C only asks to stop (a KeyboardInterrupt raised at an arbitrary
     point can land in the middle of an optimiser step, or in a finaliser that Python then ignores): before
     the next batch a KeyboardInterrupt goes through Lightning's `on_exception` hooks, and the checkpoint is
-    saved here. A second Ctrl-C stops at once (a validation under way, data still being indexed). In a single process only: under DDP every rank would have to
-    join the save, and ranks stopped at different points cannot; there the last validation's last.ckpt
-    stays the one to resume.
+    saved here. A second Ctrl-C stops at once (a validation under way, data still being indexed). In a
+    single process only: under DDP every rank would have to join the save, and ranks stopped at different
+    points cannot; there the last validation's last.ckpt stays the one to resume.
     """
 
     def __init__(self, run: RunDir) -> None:
