@@ -375,3 +375,14 @@ def test_ctrl_c_in_a_study_says_what_is_complete(ws, tmp_path, monkeypatch):
     assert line.startswith("nuclass study: study seed000-task2 interrupted in baseline seed 0 (")
     assert "0 training(s) complete" in line and "no study.json written yet" in line
     assert not (tmp_path / "s" / "study.json").exists()
+
+
+def test_files_without_datasets_name_what_is_missing(ws):
+    """Issue 14: `n must be > 0` from the closest-names helper on a file with no datasets."""
+    from nuclass.errors import FormatError
+    from nuclass.io import read_file, read_truth, validate_file
+
+    for name, field in (("empty.h5", "cvnmap"), ("emptynu.h5", "neutrino/")):
+        for read in (read_file, read_truth, validate_file):
+            with pytest.raises(FormatError, match=rf"field '{field}.*missing \(present: none\)"):
+                read(ws / name)

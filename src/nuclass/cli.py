@@ -339,13 +339,11 @@ def predict(
     from rich.console import Console
 
     from nuclass.atomic import check_output_file
-    from nuclass.io import expand_paths
     from nuclass.predict import predict_to_h5
     from nuclass.run_dir import RunDir
 
     RunDir(run_dir).require(*RunDir.MODEL_FILES)
     check_output_file(out, "an HDF5 file")
-    expand_paths(paths)  # a path naming no file fails here, before the model loads
     with Console(stderr=True).status(f"scoring {len(paths)} path(s) with {run_dir}"):
         written = predict_to_h5(run_dir, paths, out)
     print(written)
