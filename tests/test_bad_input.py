@@ -306,8 +306,9 @@ def test_ctrl_c_in_train_saves_a_checkpoint_that_resume_continues(sim_dir, tmp_p
     from nuclass.training.config import PRESETS
 
     run, config = tmp_path / "run", tmp_path / "long.yaml"
-    # no early stop: the run lasts until Ctrl-C
-    config.write_text(yaml.safe_dump({**PRESETS["tiny"], "max_epochs": 1000, "patience": 1000}))
+    # no early stop: the run lasts until Ctrl-C; a data worker as by default (it must outlive the Ctrl-C)
+    long = {**PRESETS["tiny"], "max_epochs": 1000, "patience": 1000, "num_workers": 1}
+    config.write_text(yaml.safe_dump(long))
     command = [*CLI, "train", "--task", "numu-cc", "--data", str(sim_dir), "--out", str(run), "--config",
                str(config), "--model", "seed-multiview", "--val-every-minutes", "0.01"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
