@@ -208,9 +208,12 @@ def test_regression_tasks_select_positive_energy(nuenergy, fraction):
 
 def test_the_truth_groupings_read_truth_that_predictions_keep():
     from nuclass.labels.groups import GROUPINGS, MODE_GROUPS
-    from nuclass.labels.truth import ANALYSIS_TRUTH, REQUIRED_TRUTH
+    from nuclass.labels.truth import ANALYSIS_TRUTH, KEPT_TRUTH, REQUIRED_TRUTH
 
-    assert {g.field for g in GROUPINGS.values()} <= set(ANALYSIS_TRUTH) <= set(REQUIRED_TRUTH)
-    assert list(GROUPINGS) == ["nuenergy", "lepenergy", "interaction", "finalstate", "mode"]  # "by" keys
+    assert {g.field for g in GROUPINGS.values()} <= set(KEPT_TRUTH)  # kept beside predictions, vertices too
+    assert set(ANALYSIS_TRUTH) <= set(REQUIRED_TRUTH)
+    assert list(GROUPINGS) == [  # the "by" keys
+        "nuenergy", "lepenergy", "interaction", "finalstate", "mode", "location", "vtxz"
+    ]
     codes = GROUPINGS["mode"].category_codes({"interaction": np.array([0, 5, 13, 14, 15])})
     assert [MODE_GROUPS[c] for c in codes] == ["QE", "RES", "NC", "cosmic & other", "cosmic & other"]
