@@ -28,7 +28,7 @@ LAYERS = (
     ("nuclass.evaluation",),
     ("nuclass.report",),
     ("nuclass.study",),
-    ("nuclass.console",),
+    ("nuclass.console", "nuclass.command"),
     ("nuclass.demo",),
     ("nuclass.cli",),
 )

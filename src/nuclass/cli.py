@@ -1,45 +1,34 @@
-"""The `nuclass` command line: a thin typer layer over the library; bad input → one line on stderr, exit 2."""
+"""The `nuclass` command line: a thin typer layer over the library; bad input → one line on stderr, exit 2
+(the frame that turns every failure into its line and exit code: command.py)."""
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nuclass.errors import Interrupted, NuclassError
+from nuclass.command import DEBUG_HELP, CommandLine, command, set_debug
+from nuclass.errors import NuclassError
 
 app = typer.Typer(
+    cls=CommandLine,
     help="Classify neutrino interactions in NOvA-style detector images, and measure how well it works.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+_command = command(app)
 
 PathsArg = Annotated[list[Path], typer.Argument(help="HDF5 files or directories of them.")]
 
 
-def _command(func):
-    """Register `func` as a command; NuclassError becomes one line on stderr and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except NuclassError as exc:
-            print(f"nuclass {func.__name__}: error: {exc}", file=sys.stderr)
-            raise typer.Exit(2) from None
-        except Interrupted as exc:
-            print(f"nuclass {func.__name__}: {exc}", file=sys.stderr)
-            raise typer.Exit(130) from None
-        except KeyboardInterrupt:
-            print(f"nuclass {func.__name__}: interrupted", file=sys.stderr)
-            raise typer.Exit(130) from None
-
-    return app.command(name=func.__name__.rstrip("_"))(wrapper)
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", envvar="NUCLASS_DEBUG", help=DEBUG_HELP)] = False,
+) -> None:
+    set_debug(debug)
 
 
 @_command
@@ -47,14 +36,20 @@ def fetch(
     out_dir: Annotated[Path, typer.Argument(help="Cache directory for the files.")],
     files: Annotated[str, typer.Option(help="File numbers: '1-25', '3', '1-5,9'.")] = "1-25",
     base_url: Annotated[str | None, typer.Option(help="Base URL (default: the UCL teaching server).")] = None,
+    replace_invalid: Annotated[
+        bool,
+        typer.Option("--replace-invalid", help="Download files whose copy in OUT_DIR is not valid, keeping "
+                     "each old copy as NAME.invalid (without this flag such files are reported and kept)."),
+    ] = False,
 ):
-    """Download neutrino{N}.h5 files into OUT_DIR: cached, retried, verified, never partial."""
+    """Download neutrino{N}.h5 files into OUT_DIR: cached, retried, verified, never partial; yours kept."""
     from nuclass.console import download_progress
     from nuclass.io.fetch import DEFAULT_BASE_URL, fetch_files, parse_file_numbers
 
+    numbers = parse_file_numbers(files)
     with download_progress() as progress:
-        numbers = parse_file_numbers(files)
-        paths = fetch_files(out_dir, numbers, base_url or DEFAULT_BASE_URL, progress=progress)
+        paths = fetch_files(out_dir, numbers, base_url or DEFAULT_BASE_URL, progress=progress,
+                            replace_invalid=replace_invalid)
     print(f"{len(paths)} files ready in {out_dir}")
 
 
@@ -88,10 +83,12 @@ def inspect(
 ):
     """Validate files and summarise them: events, composition, energies."""
     from nuclass.console import file_progress, render_summary
+    from nuclass.data.sources import data_sources
     from nuclass.io.summary import summarise
 
     with file_progress() as progress:
         summary = summarise(paths, progress=progress)
+    summary["sources"] = data_sources(f["path"] for f in summary["files"])
     if as_json:
         print(json.dumps(summary, indent=1))
     else:
@@ -105,8 +102,10 @@ def display(
     out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("event.png"),
 ):
     """Draw both views of one event with its truth."""
+    from nuclass.atomic import check_output_file
     from nuclass.plots import display_event
 
+    check_output_file(out, "a PNG file")
     display_event(file, event, out)
     print(out)
 
@@ -146,7 +145,8 @@ def _config_options(options: dict) -> dict:
 def train(
     task: Annotated[
         TaskChoice | None,
-        typer.Option(help="Task (see DESIGN §2); required unless --resume or --config sets it."),
+        typer.Option(help="numu-cc, nue-cc (binary), flavour, mode (classes), energy, y (regression); "
+                     "required unless --resume or --config sets it."),
     ] = None,
     data: Annotated[
         list[Path] | None, typer.Option(help="HDF5 file, directory or glob; repeat for more. Split by file.")
@@ -338,10 +338,12 @@ def predict(
     """Per-event scores (class probabilities or the regressed value) of a run's model on new files."""
     from rich.console import Console
 
+    from nuclass.atomic import check_output_file
     from nuclass.predict import predict_to_h5
     from nuclass.run_dir import RunDir
 
     RunDir(run_dir).require(*RunDir.MODEL_FILES)
+    check_output_file(out, "an HDF5 file")
     with Console(stderr=True).status(f"scoring {len(paths)} path(s) with {run_dir}"):
         written = predict_to_h5(run_dir, paths, out)
     print(written)
@@ -359,10 +361,12 @@ def report(
     runs not evaluated yet are evaluated first."""
     from rich.console import Console
 
+    from nuclass.atomic import check_output_file
     from nuclass.evaluation import evaluate_run
     from nuclass.report import write_report
     from nuclass.run_dir import RunDir, StudyDir
 
+    check_output_file(out, "an HTML file")
     studies = [d for d in run_dirs if StudyDir(d).study_file.is_file()]
     runs = [RunDir(d) for d in run_dirs if d not in studies]
     unevaluated = [r for r in runs if not r.file(RunDir.METRICS).is_file()]

@@ -160,6 +160,13 @@ def render_summary(summary: Mapping[str, Any], console=None) -> None:
             " / ".join(_fmt(lit[v] and lit[v]["q50"], 0) for v in VIEWS),
         )
     console.print(files)
+    for source in summary.get("sources", ()):
+        if sim := source["simulation"]:
+            console.print(
+                f"{source['folder']}: simulated by nuclass {sim.get('nuclass_version', '?')}, seed "
+                f"{sim.get('seed', '?')}, {sim.get('files', '?')} files × {sim.get('events_per_file', '?')} "
+                f"events (simulation.json)", highlight=False, soft_wrap=True,
+            )
 
     states = total["finalstate"]
     top_states = dict(sorted(states.items(), key=lambda item: -item[1]["count"])[:10])

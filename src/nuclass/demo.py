@@ -79,6 +79,8 @@ def run_demo(
         raise ConfigError(f"the demo splits by file into train, val and test: needs ≥ 3 files, got {files}")
     console = Console()
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: expected a directory for the demo's outputs, got a file")
     started = time.monotonic()
     budget = f"{max_minutes:g} min" if max_minutes else "no time limit"
     # every config is built (and checked) before minutes of simulation; the data are the files simulated

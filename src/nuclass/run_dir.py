@@ -77,13 +77,14 @@ class RunDir:
     config.yaml (resolved), split.json, metrics.csv (one row per validation), logs/ (Lightning's CSV
     logs), checkpoints/{best,last}.ckpt, model.safetensors + model.json (the best weights, loadable
     without pickle), versions.json, predictions/{natural,balanced}.npz (per-event scores on the test
-    files); evaluation adds metrics.json and plots/, a study study_run.json.
+    files), data.json (the folders of the data and their simulation manifests; runs made before it
+    have none); evaluation adds metrics.json and plots/, a study study_run.json.
     """
 
     path: Path
 
     CONFIG, SPLIT, TRAINING_LOG, LOGS = "config.yaml", "split.json", "metrics.csv", "logs"
-    WEIGHTS, MODEL, VERSIONS = "model.safetensors", "model.json", "versions.json"
+    WEIGHTS, MODEL, VERSIONS, DATA = "model.safetensors", "model.json", "versions.json", "data.json"
     METRICS, PLOTS, STUDY_RESULT = "metrics.json", "plots", "study_run.json"
     PREDICTION_FILES = tuple(f"predictions/{name}.npz" for name in TEST_SETS)
     MODEL_FILES = (MODEL, WEIGHTS)
@@ -173,6 +174,14 @@ class RunDir:
 
     def write_versions(self, versions: Mapping[str, str]) -> None:
         _write_text(self.file(self.VERSIONS), json.dumps(dict(versions), indent=1))
+
+    def write_data_sources(self, sources: list[Mapping[str, Any]]) -> None:
+        write_json(self.file(self.DATA), {"sources": list(sources)})
+
+    def read_data_sources(self) -> list[dict[str, Any]]:
+        """data.json's sources (data.sources.data_sources); [] for a run written before data.json."""
+        path = self.file(self.DATA)
+        return _read_json(path, "the run's data.json").get("sources", []) if path.is_file() else []
 
     # -- metrics.csv: one row per validation
 

@@ -110,7 +110,6 @@ def write_report(
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
         f"<style>{CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n"
     )
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_html) as tmp:
+    with atomic_path(out_html) as tmp:  # missing folders made
         tmp.write_text(page, encoding="utf-8")
     return out_html

@@ -18,7 +18,7 @@ import numpy as np
 
 from nuclass.data.index import build_index
 from nuclass.data.splits import split_files
-from nuclass.errors import ConfigError, NuclassError
+from nuclass.errors import ConfigError, Interrupted, NuclassError
 from nuclass.evaluation import evaluate_run, json_ready
 from nuclass.io import expand_paths
 from nuclass.labels import Task, get_task
@@ -111,6 +111,8 @@ def run_study(
     with a line of figures each.
     """
     out = StudyDir(out)
+    if out.path.exists() and not out.path.is_dir():
+        raise ConfigError(f"{out.path}: expected a study directory, got a file")
     progress = progress or NO_PROGRESS
     files = expand_paths(data)
     overrides = _config_overrides(config)
@@ -154,6 +156,9 @@ def run_study(
                 values = {**settings, "data": [str(f) for f in files], "seed": seed, "progress": False}
                 try:
                     result = _train_one(variant, values, run)
+                except (Interrupted, KeyboardInterrupt) as exc:
+                    done = sum(map(len, results.values()))
+                    raise _interrupted(spec, out, variant, seed, exc, done) from None
                 except NuclassError as exc:  # e.g. a selection that leaves a split empty: note it, go on
                     failures.append({"variant": variant.name, "seed": seed, "error": str(exc)})
                     progress.note(f"  {variant.name} seed {seed}: failed: {exc}")
@@ -176,6 +181,17 @@ def run_study(
     study["failures"] = failures
     out.write(json_ready(study))
     return study
+
+
+def _interrupted(spec: StudySpec, out: StudyDir, variant: Variant, seed: int, exc: BaseException,
+                 done: int) -> Interrupted:
+    """What a Ctrl-C during a training leaves: the finished trainings (each with its study_run.json) and the
+    interrupted one's checkpoint; the same command goes on from there."""
+    where = f" ({exc})" if isinstance(exc, Interrupted) else ""
+    return Interrupted(
+        f"study {spec.name} interrupted in {variant.name} seed {seed}{where}; {done} training(s) complete in "
+        f"{out.path / 'runs'}, no study.json written yet; the same command reuses them and goes on"
+    )
 
 
 def _summarise(

@@ -3,6 +3,8 @@ starts each training epoch's new shuffle."""
 
 from __future__ import annotations
 
+import signal
+
 import lightning.pytorch as pl
 import numpy as np
 import torch
@@ -18,8 +20,11 @@ __all__ = ["StreamingData", "EpochShuffle"]
 
 
 def _worker_init(_: int) -> None:
-    """Data workers decompress and normalise in numpy: one torch thread each leaves the cores to training."""
+    """Data workers decompress and normalise in numpy: one torch thread each leaves the cores to training.
+    Ctrl-C is the main process's: it stops training between batches (SaveOnInterrupt), which needs the
+    workers alive until then, and ends them."""
     torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class StreamingData(pl.LightningDataModule):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import platform
 import resource
+import signal
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -17,17 +19,18 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from nuclass.data.prepare import PreparedData, prepare_data
+from nuclass.data.sources import data_sources
 from nuclass.data.splits import split_files
-from nuclass.errors import ConfigError, NuclassError
+from nuclass.errors import ConfigError, Interrupted, NuclassError
 from nuclass.io import expand_paths
 from nuclass.labels import Task, get_task
 from nuclass.models import create_model
 from nuclass.predict import write_test_predictions
 from nuclass.run_dir import RunDir
-from nuclass.training.callbacks import AtomicCheckpointIO, make_callbacks
+from nuclass.training.callbacks import AtomicCheckpointIO, SaveOnInterrupt, make_callbacks
 from nuclass.training.config import TrainConfig, resolve
 from nuclass.training.datamodule import StreamingData
-from nuclass.training.lightning_adapter import quiet_lightning
+from nuclass.training.lightning_adapter import check_trainer_choices, quiet_lightning
 from nuclass.training.module import TaskModule, set_threads
 
 __all__ = ["train", "cpu_seconds"]
@@ -82,6 +85,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     """
     task = get_task(config.task)
     run = RunDir(config.out)
+    if run.path.exists() and not run.path.is_dir():
+        raise ConfigError(f"{run.path}: expected a run directory, got a file")
     last = run.last_checkpoint
     if config.resume and not last.is_file():
         raise ConfigError(f"{run.path}: nothing to resume (no checkpoints/last.ckpt)")
@@ -91,6 +96,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         )
     net = create_model(config.model, task)
     config = resolve(config, task, net.recipe)
+    check_trainer_choices(config.accelerator, config.devices, config.strategy, config.precision)
     with quiet_lightning():
         pl.seed_everything(config.seed, workers=True, verbose=False)
     net = create_model(config.model, task)  # re-created after seeding: the initial weights follow the seed
@@ -101,12 +107,14 @@ def train(config: TrainConfig) -> dict[str, Any]:
         run.write_config(config.to_dict())
         run.write_split(data.split)
         run.write_versions(_versions())
+        run.write_data_sources(data_sources(f for files in data.split.values() for f in files))
     stats = (0.0, 1.0)
     if not task.is_classification:
         y = np.asarray(task.to_network(data.train.target), dtype=np.float64)
         stats = (float(y.mean()), float(y.std()) or 1.0)
     module = TaskModule(net, task.name, config, data.class_weights, stats)
     callbacks, checkpoint = make_callbacks(run, config.patience, config.progress, config.val_every_minutes)
+    interrupt = next(c for c in callbacks if isinstance(c, SaveOnInterrupt))
     started, cpu_started = time.monotonic(), cpu_seconds()
     with quiet_lightning():
         trainer = pl.Trainer(
@@ -130,7 +138,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             deterministic=False,
         )
         datamodule = StreamingData(config, task, data, net.recipe)
-        trainer.fit(module, datamodule=datamodule, ckpt_path=last if config.resume else None)
+        _fit(trainer, module, datamodule, last if config.resume else None, interrupt)
     train_cpu_seconds = cpu_seconds() - cpu_started
     if not trainer.is_global_zero:
         return {"rank": trainer.global_rank}
@@ -169,6 +177,23 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "weights": str(run.file(RunDir.WEIGHTS)),
         "predictions": predictions,
     }
+
+
+def _fit(trainer: pl.Trainer, module: TaskModule, datamodule: StreamingData, ckpt_path: Path | None,
+         interrupt: SaveOnInterrupt) -> None:
+    """trainer.fit; on Ctrl-C (which Lightning turns into sys.exit(1) after its on_exception hooks, and then
+    ignores further Ctrl-C) raise Interrupted saying where training stopped and how to resume."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if main_thread else None
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SystemExit:
+        if interrupt.stopped_at is None:
+            raise
+        raise Interrupted(interrupt.message()) from None
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
 
 
 def _validation_cadence(config: TrainConfig) -> dict[str, Any]:
