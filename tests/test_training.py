@@ -98,7 +98,7 @@ def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp
         assert np.array_equal(balanced["row"], natural["row"])
 
     # the saved weights (safetensors) give the same scores when streaming the test file again
-    streamed = np.concatenate([s for _, s in predict_files(run, split["test"], batch_size=64)])
+    streamed = np.concatenate([s[task_name] for _, s in predict_files(run, split["test"], batch_size=64)])
     assert streamed[natural["row"]] == pytest.approx(score, abs=1e-5)
 
 
