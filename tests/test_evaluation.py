@@ -119,7 +119,8 @@ def write_fake_multitask_run(run_dir: Path, tasks: list[str], n: int = 400, seed
         single = write_fake_run(run_dir.with_suffix(".single") / task, task, n=n, seed=seed + k)
         (run_dir / "predictions" / task).mkdir()
         for name in ("natural", "balanced"):
-            shutil.copyfile(single / "predictions" / f"{name}.npz", run_dir / "predictions" / task / f"{name}.npz")
+            target = run_dir / "predictions" / task / f"{name}.npz"
+            shutil.copyfile(single / "predictions" / f"{name}.npz", target)
     return run_dir
 
 
@@ -183,8 +184,9 @@ def test_resolution_bias_and_errors():
     assert spread([1.2, 2.4], [1.0, 2.0]) == pytest.approx(0.0, abs=1e-12)
     shifted = pred * 1.3  # r = 0.43, 0.17, 0.56, 0.04: mean 0.3, deviations ±0.13, ±0.26
     assert spread(shifted, true) == pytest.approx(math.sqrt((2 * 0.13**2 + 2 * 0.26**2) / 4))
-    assert resolution(shifted, true) ** 2 == pytest.approx(spread(shifted, true) ** 2 + bias(shifted, true) ** 2)
-    # (r − r̄)² = 0.0169, 0.0169, 0.0676, 0.0676: std (ddof=1) 0.029271; S = 0.20555; error = 0.029271 / (2 S 2)
+    s, b = spread(shifted, true), bias(shifted, true)
+    assert resolution(shifted, true) ** 2 == pytest.approx(s**2 + b**2)
+    # (r − r̄)² = 0.0169, 0.0169, 0.0676, 0.0676: std (ddof=1) 0.029271; S = 0.20555; error = that / (2 S 2)
     assert spread_error(shifted, true) == pytest.approx(0.0292713 / (2 * 0.205548 * 2), rel=1e-4)
     assert spread_error(pred, true) == pytest.approx(resolution_error(pred, true))  # no bias: the same
 
@@ -581,7 +583,9 @@ def fake_predict_files(monkeypatch):
             signal = np.isin(events.meta["interaction"], (0, 1, 2, 3))
             yield (
                 events,
-                {"numu-cc": np.clip(np.where(signal, 0.8, 0.2) + rng.normal(0, 0.25, len(events)), 0, 1)[:, None]},
+                {"numu-cc": np.clip(np.where(signal, 0.8, 0.2) + rng.normal(0, 0.25, len(events)), 0, 1)[
+                    :, None
+                ]},
             )
 
     monkeypatch.setattr("nuclass.predict.predict_files", predict_files)

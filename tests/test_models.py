@@ -157,7 +157,8 @@ def test_the_network_applies_the_pixel_transform_to_raw_charge() -> None:
 @pytest.mark.parametrize("model", list_models())
 def test_single_task_weights_keep_their_state_dict_layout(model: str) -> None:
     """model.safetensors and checkpoints of one-task runs: the bare net's keys under net., and the three
-    buffers by their plain names (the layout of every run before multi-task networks), loadable as they are."""
+    buffers by their plain names (the layout of every run before multi-task networks), loadable as they
+    are."""
     from nuclass.models.network import TaskNetwork
 
     bare = create_model(model, "numu-cc")
@@ -165,7 +166,8 @@ def test_single_task_weights_keep_their_state_dict_layout(model: str) -> None:
     expected = {f"net.{k}" for k in bare.state_dict()} | {"class_weights", "target_mean", "target_std"}
     assert set(network.state_dict()) == expected
     legacy = {f"net.{k}": v for k, v in bare.state_dict().items()}
-    legacy |= {"class_weights": torch.ones(2), "target_mean": torch.tensor(0.0), "target_std": torch.tensor(1.0)}
+    legacy |= {"class_weights": torch.ones(2), "target_mean": torch.tensor(0.0),
+               "target_std": torch.tensor(1.0)}
     network.load_state_dict(legacy)  # strict: nothing missing, nothing unexpected
 
 
