@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,8 @@ def figure(task: Task, name: str, target: np.ndarray, score: np.ndarray) -> floa
     if name == "roc_auc":
         present = np.unique(target)
         sub = score[:, present] / score[:, present].sum(axis=1, keepdims=True)
+        if len(present) == 2:  # two classes in this set: sklearn takes the second one's score
+            return float(roc_auc_score(target == present[1], sub[:, 1]))
         return float(roc_auc_score(target, sub, multi_class="ovr", average="macro", labels=present))
     return float(balanced_accuracy_score(target, score.argmax(axis=1)))
 
@@ -58,9 +61,11 @@ def paired(task: Task, name: str, target: np.ndarray, multi: np.ndarray, single:
     rng = np.random.default_rng(seed)
     values = {"multi": figure(task, name, target, multi), "single": figure(task, name, target, single)}
     draws = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(target), len(target))
-        draws.append((figure(task, name, target[i], multi[i]), figure(task, name, target[i], single[i])))
+    with warnings.catch_warnings():  # a resample missing a class: sklearn's warnings, a figure all the same
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(n_boot):
+            i = rng.integers(0, len(target), len(target))
+            draws.append((figure(task, name, target[i], multi[i]), figure(task, name, target[i], single[i])))
     draws = np.asarray(draws)
     return {**values, "multi_err": float(draws[:, 0].std(ddof=1)),
             "single_err": float(draws[:, 1].std(ddof=1)),
@@ -68,9 +73,12 @@ def paired(task: Task, name: str, target: np.ndarray, multi: np.ndarray, single:
             "difference_err": float((draws[:, 0] - draws[:, 1]).std(ddof=1))}
 
 
-def run_training(config: TrainConfig) -> dict:
-    """Train in a child process (its own CPU accounting); the summary."""
+def run_training(config: TrainConfig, reuse: bool = False) -> dict:
+    """Train in a child process (its own CPU accounting); the summary (with `reuse`, that of a training
+    already done in config.out)."""
     result = Path(config.out).with_suffix(".json")
+    if reuse and result.is_file():
+        return json.loads(result.read_text())
     log = Path(config.out).with_suffix(".log")
     with log.open("w") as f:
         child = [sys.executable, __file__, "--child", json.dumps(config.to_dict()), str(result)]
@@ -92,10 +100,13 @@ def compare(out: Path, tasks: list[str], summaries: dict[str, dict], n_boot: int
         multi = _load(out / "multi" / "predictions" / name / "natural.npz")
         single = _load(out / name / "predictions" / "natural.npz")
         files = [json.loads((out / d / "split.json").read_text())["test"] for d in ("multi", name)]
-        same = files[0] == files[1] and np.array_equal(multi["row"], single["row"]) and np.array_equal(
-            multi["file_index"], single["file_index"])
-        if not same:
-            raise SystemExit(f"{name}: the multi-task and single-task test events differ; same --seed?")
+        if files[0] != files[1]:
+            raise SystemExit(f"{name}: the multi-task and single-task runs test on other files; same --seed?")
+        # the same events: all of them, unless --max-events-per-file cut each run's files differently
+        keys = [r["file_index"].astype(np.int64) * (1 << 40) + r["row"] for r in (multi, single)]
+        common, in_multi, in_single = np.intersect1d(keys[0], keys[1], return_indices=True)
+        multi = {k: v[in_multi] for k, v in multi.items()}
+        single = {k: v[in_single] for k, v in single.items()}
         kind = "classification" if task.is_classification else "regression"
         for fig in FIGURES[kind]:
             rows.append({"task": name, "figure": fig, "n": len(multi["target"]),
@@ -140,6 +151,7 @@ def main() -> None:
     parser.add_argument("--multi-balance", default="weights", choices=["weights", "sampler", "none"])
     parser.add_argument("--loss-weighting", default="fixed", choices=["fixed", "uncertainty"])
     parser.add_argument("--bootstrap", type=int, default=200)
+    parser.add_argument("--reuse", action="store_true", help="keep trainings already done in --out")
     parser.add_argument("--out", type=Path, default=None, help="Keep the runs here (default: a temp dir).")
     parser.add_argument("--markdown", type=Path, default=None, help="Append the table to this file.")
     args = parser.parse_args()
@@ -153,15 +165,17 @@ def main() -> None:
     load = os.getloadavg()[0]
     summaries = {"multi": run_training(TrainConfig(
         task=",".join(args.tasks) if len(args.tasks) < len(TASKS) else "all", out=str(out / "multi"),
-        max_minutes=args.minutes, balance=args.multi_balance, loss_weighting=args.loss_weighting, **common))}
+        max_minutes=args.minutes, balance=args.multi_balance, loss_weighting=args.loss_weighting, **common),
+        args.reuse)}
     for name in args.tasks:  # each with its own recipe's balance, as `nuclass train --task NAME` trains it
         summaries[name] = run_training(TrainConfig(task=name, out=str(out / name), max_minutes=single_minutes,
-                                                   **common))
+                                                   **common), args.reuse)
     rows = compare(out, args.tasks, summaries, args.bootstrap, args.seed)
     text = (f"multi-task cvn ({args.minutes:g} min, balance {args.multi_balance}, loss weighting "
             f"{args.loss_weighting}) against {len(args.tasks)} single-task cvn runs "
             f"({single_minutes:.3g} min each), {args.threads} thread(s) each, one after the other, seed "
-            f"{args.seed}, load average {load:.1f} at start, {os.getloadavg()[0]:.1f} at the end; errors: paired bootstrap "
+            f"{args.seed}, load average {load:.1f} at start, {os.getloadavg()[0]:.1f} at the end; errors: "
+            f"paired bootstrap "
             f"({args.bootstrap} resamples of the test events); runs in {out}\n\n"
             + table(rows, summaries) + "\n")
     print("\n" + text, flush=True)

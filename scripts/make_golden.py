@@ -2,7 +2,7 @@
 tests/test_shipped.py compares the package's model with (so weights, input transform and architecture
 cannot drift unnoticed).
 
-    .venv/bin/python scripts/make_golden.py           # the shipped model's scores: tests/data/golden_scores.json
+    .venv/bin/python scripts/make_golden.py           # the shipped model's scores: tests/data/golden_*.json
     .venv/bin/python scripts/make_golden.py --events  # and new 64 events first: tests/data/golden_events.h5
 
 Run it deliberately, after shipping new weights (scripts/ship_pretrained.py calls it): the test exists to
