@@ -63,7 +63,8 @@ def test_evaluate_writes_metrics_json_that_agrees_with_the_predictions(run_dir):
     result = runner.invoke(app, ["evaluate", str(run_dir)])
     assert result.exit_code == 0, result.stderr
     assert str(run_dir / "metrics.json") in result.stdout
-    assert "balanced accuracy" in result.stdout and "roc auc" in result.stdout
+    assert "balanced accuracy" in result.stdout and "ROC AUC" in result.stdout
+    assert "accuracy (score ≥ 0.5)" in result.stdout  # the headline accuracy states its cut
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert (metrics["task"], metrics["model"]) == ("numu-cc", "seed-multiview")
@@ -123,6 +124,7 @@ def test_predict_scores_every_event_of_the_files(run_dir, sim_dir, tmp_path):
             f["neutrino/interaction"][:, 0], np.concatenate([t["interaction"] for t in truth])
         )
         assert np.array_equal(f["predicted_class"][:], (score >= 0.5).astype(int))
+        assert f["row"][:].tolist() == list(range(300)) * 2  # each event's row in its file
     # the same network as the training's own test-set predictions (first 200 events of the test file)
     row, natural = _predictions(run_dir, "natural", "row", "score")
     assert np.allclose(score[offset + row], natural[:, 0], atol=1e-5)
