@@ -161,3 +161,25 @@ def test_unfinished_run_dir_names_the_missing_file(tmp_path):
         f"nuclass evaluate: error: {run}: not a finished training run (no predictions/natural.npz); "
         "see nuclass train"
     ]
+
+
+@pytest.mark.slow
+def test_a_multitask_run_trains_evaluates_and_reports_from_the_cli(sim_dir, tmp_path):
+    run = tmp_path / "multi"
+    trained = runner.invoke(app, ["train", "--task", "energy,numu-cc", "--data", str(sim_dir), "--out",
+                                  str(run), "--config", "tiny"])
+    assert trained.exit_code == 0, trained.stderr
+    assert "cvn on numu-cc,energy" in trained.stdout and "balanced numu-cc" in trained.stdout
+    evaluated = runner.invoke(app, ["evaluate", str(run)])
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert "cvn on numu-cc" in evaluated.stdout and "cvn on energy" in evaluated.stdout
+    assert "MAE (GeV)" in evaluated.stdout and "natural (" in evaluated.stdout
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert list(metrics["tasks"]) == ["numu-cc", "energy"]
+    report = tmp_path / "report.html"
+    reported = runner.invoke(app, ["report", str(run), "--out", str(report)])
+    assert reported.exit_code == 0, reported.stderr
+    assert "Task energy" in report.read_text() and "Task numu-cc" in report.read_text()
+    bad = runner.invoke(app, ["train", "--task", "numu-cc,tau", "--data", str(sim_dir), "--out",
+                              str(tmp_path / "b")])
+    assert bad.exit_code == 2 and "unknown task 'tau'" in bad.stderr

@@ -335,7 +335,7 @@ def report(
     runs = [RunDir(d) for d in run_dirs if d not in studies]
     unevaluated = [r for r in runs if not r.file(RunDir.METRICS).is_file()]
     for run in runs:
-        run.require(*(RunDir.PREDICTION_FILES if run in unevaluated else ()))
+        run.require(*(run.prediction_files() if run in unevaluated else ()))
     status = f"writing the report of {len(runs)} run(s) and {len(studies)} study(ies)"
     with Console(stderr=True).status(status):
         for run in unevaluated:
