@@ -82,7 +82,7 @@ def network_speed(files: list[Path], threads: int, precision: str = "32-true", s
 
 
 def stream_speed(files: list[Path]) -> dict:
-    """Events/s of one shuffled epoch through the streaming dataset (read; batches stay uint8), main process."""
+    """Events/s of one shuffled epoch through the streaming dataset (uint8 batches), main process."""
     from nuclass.data import StreamingDataset, build_index
     from nuclass.labels import TASKS
 

@@ -167,8 +167,8 @@ def train(
     ] = None,
     balance: Annotated[
         BalanceChoice | None,
-        typer.Option(help="Class balance (default: the model's recipe; several tasks: weights, per task; none "
-                     "for regression)."),
+        typer.Option(help="Class balance (default: the model's recipe; several tasks: weights, per task; "
+                     "none for regression)."),
     ] = None,
     seed: Annotated[
         int | None,
