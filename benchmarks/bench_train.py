@@ -3,7 +3,7 @@ memory against the number of files.
 
 1. Network speed on simulated maps, per model, for 1 and 2 torch threads: a training step (forward,
    backward, optimiser) at the model's recipe batch size, and inference in batches of 256.
-2. Streaming-dataset speed: one shuffled epoch of reading + normalising, in the main process.
+2. Streaming-dataset speed: one shuffled epoch of reading (batches stay uint8), in the main process.
 3. Peak memory (VmHWM of a fresh subprocess, and resource.getrusage for its largest data worker, which
    counts the pages it shares with its parent) while streaming one
    shuffled epoch over 1, 10 and 50 simulated files, and while training cvn for a few batches on them
@@ -44,7 +44,6 @@ def network_speed(files: list[Path], threads: int, precision: str = "32-true", s
     both under bfloat16 autocast, as Lightning's bf16-mixed does."""
     import torch
 
-    from nuclass.data import normalise_maps
     from nuclass.io import read_file
     from nuclass.models import create_model, list_models
     from nuclass.training import TaskModule, TrainConfig
@@ -55,7 +54,7 @@ def network_speed(files: list[Path], threads: int, precision: str = "32-true", s
     for name in list_models():
         module = TaskModule(create_model(name, "numu-cc"), "numu-cc", TrainConfig(model=name))
         recipe = module.recipe
-        x_all = torch.from_numpy(normalise_maps(maps, recipe.pixel_transform))
+        x_all = torch.from_numpy(maps)  # raw uint8: every network applies its pixel transform itself
         x, y = x_all[: recipe.batch_size], torch.arange(recipe.batch_size) % 2
         optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
         autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
@@ -83,14 +82,14 @@ def network_speed(files: list[Path], threads: int, precision: str = "32-true", s
 
 
 def stream_speed(files: list[Path]) -> dict:
-    """Events/s of one shuffled epoch through the streaming dataset (read + normalise), main process."""
+    """Events/s of one shuffled epoch through the streaming dataset (uint8 batches), main process."""
     from nuclass.data import StreamingDataset, build_index
     from nuclass.labels import TASKS
 
     index = build_index(files, TASKS["numu-cc"])
-    dataset = StreamingDataset(index, TASKS["numu-cc"], pixel_transform="log1p", batch_size=64, shuffle=True)
+    dataset = StreamingDataset(index, TASKS["numu-cc"], batch_size=64, shuffle=True)
     start = time.perf_counter()
-    n = sum(len(batch["y"]) for batch in dataset)
+    n = sum(len(batch["pos"]) for batch in dataset)
     return {"events": n, "ev_s": n / (time.perf_counter() - start)}
 
 
@@ -103,9 +102,9 @@ if mode == "stream":
     from nuclass.data import StreamingDataset, build_index
     from nuclass.labels import TASKS
     index = build_index(files, TASKS["numu-cc"])
-    dataset = StreamingDataset(index, TASKS["numu-cc"], pixel_transform="log1p", batch_size=64, shuffle=True)
+    dataset = StreamingDataset(index, TASKS["numu-cc"], batch_size=64, shuffle=True)
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2, prefetch_factor=4)
-    n = sum(len(batch["y"]) for batch in loader)
+    n = sum(len(batch["pos"]) for batch in loader)
 else:
     from nuclass.training import load_config, train
     config = load_config("tiny", task="numu-cc", model="cvn", data=files, out=out, max_events_per_file=None,

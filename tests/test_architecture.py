@@ -1,6 +1,6 @@
 """The package's shape (issue 15): small modules, no import cycles, and every import pointing down the
-flow labels → io → sim → data → models → run directory → predict → training → evaluation → report →
-study → CLI, read from the source with `ast` (imports inside functions count too)."""
+flow labels → io → sim → data → models → run directory → predict (export, the shipped model) → training
+→ evaluation → report → study → CLI, read from the source with `ast` (imports inside functions count too)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,14 @@ LAYERS = (
     ("nuclass.models",),
     ("nuclass.run_dir",),
     ("nuclass.plots",),
-    ("nuclass.predict",),
+    ("nuclass.predict", "nuclass.export", "nuclass.shipped"),
     ("nuclass.training",),
     ("nuclass.evaluation",),
     ("nuclass.report",),
     ("nuclass.study",),
     ("nuclass.console", "nuclass.command"),
     ("nuclass.demo",),
+    ("nuclass.cli_models",),
     ("nuclass.cli",),
 )
 

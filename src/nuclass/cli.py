@@ -123,7 +123,6 @@ from nuclass.models import list_models  # noqa: E402
 from nuclass.study.spec import DEFAULT_BUDGET_MINUTES, DEFAULT_REPEATS, list_studies  # noqa: E402
 from nuclass.training.config import DEFAULTS, GPU_PRECISIONS, PRECISIONS  # noqa: E402
 
-TaskChoice = _choices("TaskChoice", TASKS)
 ModelChoice = _choices("ModelChoice", list_models())
 BalanceChoice = _choices("BalanceChoice", BALANCE_METHODS)
 NOT_CONFIG_KEYS = ("config",)  # options of `train` that are not TrainConfig keys
@@ -144,9 +143,10 @@ def _config_options(options: dict) -> dict:
 @_command
 def train(
     task: Annotated[
-        TaskChoice | None,
-        typer.Option(help="numu-cc, nue-cc (binary), flavour, mode (classes), energy, y (regression); "
-                     "required unless --resume or --config sets it."),
+        str | None,
+        typer.Option(help=f"One of {', '.join(TASKS)} (binary: numu-cc, nue-cc; classes: flavour, mode; "
+                     "regression: energy, y); 'all' or a comma list (numu-cc,energy) trains one multi-task "
+                     "cvn. Required unless --resume or --config sets it."),
     ] = None,
     data: Annotated[
         list[Path] | None, typer.Option(help="HDF5 file, directory or glob; repeat for more. Split by file.")
@@ -168,7 +168,8 @@ def train(
     ] = None,
     balance: Annotated[
         BalanceChoice | None,
-        typer.Option(help="Class balance (default: the model's recipe; none for regression)."),
+        typer.Option(help="Class balance (default: the model's recipe; several tasks: weights, per task; "
+                     "none for regression)."),
     ] = None,
     seed: Annotated[
         int | None,
@@ -211,7 +212,8 @@ def train(
         typer.Option(help="Truth expression all events must pass: 'interaction in (kNumuQE, kNumuDIS)'."),
     ] = None,
 ):
-    """Train a network on one task; the split by file is seeded and saved in the run directory.
+    """Train a network on one task, or one multi-task network on several (--task all); the split by file
+    is seeded and saved in the run directory.
 
     Selections are expressions over truth fields (nuenergy, lepenergy, y, interaction, finalstate, …) and
     Interaction/FinalState names, with < <= > >= == !=, in (…), and, or, not; they only filter events.
@@ -236,10 +238,13 @@ def train(
     summary = run_training(cfg)
     if "run_dir" in summary:
         n = summary["n_events"]
+        balanced = n["test_balanced"]
+        if balanced is None:  # several tasks: each its own test events
+            balanced = ", ".join(f"{t} {c['natural']}/{c['balanced']}" for t, c in n["test_by_task"].items())
         print(
             f"{summary['model']} on {summary['task']}: {summary['epochs_run']} epochs, best val loss "
             f"{summary['best_val_loss']:.4g}; events train {n['train']}, val {n['val']}, "
-            f"test {n['test_natural']} (balanced {n['test_balanced']}); run in {summary['run_dir']}"
+            f"test {n['test_natural']} (balanced {balanced}); run in {summary['run_dir']}"
         )
         if summary["selection"]:
             print("selection: " + "; ".join(f"{k} {v}" for k, v in summary["selection"].items()))
@@ -305,48 +310,11 @@ def study(
     print((out or Path(spec.name)) / "study.json")
 
 
-@_command
-def evaluate(
-    run_dir: Annotated[Path, typer.Argument(help="A training run directory (nuclass train --out).")],
-    data: Annotated[
-        list[Path] | None,
-        typer.Option(help="Evaluate on these HDF5 files or directories instead of the run's test files."),
-    ] = None,
-):
-    """Metrics and plots of a trained run on its natural and balanced test sets → RUN_DIR/metrics.json."""
-    from rich.console import Console
+# the commands that use a trained network live in nuclass.cli_models
+from nuclass.cli_models import evaluate, export, predict  # noqa: E402
 
-    from nuclass.console import metrics_table
-    from nuclass.evaluation import evaluate_run
-    from nuclass.run_dir import RunDir
-
-    run = RunDir(run_dir)
-    run.require(*(RunDir.MODEL_FILES if data else RunDir.PREDICTION_FILES))
-    console = Console()
-    with console.status(f"evaluating {run_dir}"):
-        metrics = evaluate_run(run_dir, data or None)
-    console.print(metrics_table(metrics, f"{metrics['model']} on {metrics['task']} (± binomial error)"))
-    print(run.file(RunDir.METRICS))
-
-
-@_command
-def predict(
-    run_dir: Annotated[Path, typer.Argument(help="A training run directory (nuclass train --out).")],
-    paths: PathsArg,
-    out: Annotated[Path, typer.Option(help="HDF5 file of per-event scores.")] = Path("predictions.h5"),
-):
-    """Per-event scores (class probabilities or the regressed value) of a run's model on new files."""
-    from rich.console import Console
-
-    from nuclass.atomic import check_output_file
-    from nuclass.predict import predict_to_h5
-    from nuclass.run_dir import RunDir
-
-    RunDir(run_dir).require(*RunDir.MODEL_FILES)
-    check_output_file(out, "an HDF5 file")
-    with Console(stderr=True).status(f"scoring {len(paths)} path(s) with {run_dir}"):
-        written = predict_to_h5(run_dir, paths, out)
-    print(written)
+for _func in (evaluate, predict, export):
+    _command(_func)
 
 
 @_command
@@ -371,7 +339,7 @@ def report(
     runs = [RunDir(d) for d in run_dirs if d not in studies]
     unevaluated = [r for r in runs if not r.file(RunDir.METRICS).is_file()]
     for run in runs:
-        run.require(*(RunDir.PREDICTION_FILES if run in unevaluated else ()))
+        run.require(*(run.prediction_files() if run in unevaluated else ()))
     status = f"writing the report of {len(runs)} run(s) and {len(studies)} study(ies)"
     with Console(stderr=True).status(status):
         for run in unevaluated:

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from nuclass.data.index import EventIndex
-from nuclass.data.transforms import normalise_maps
 from nuclass.io import nova_h5
 from nuclass.labels import TASKS, Task
 
@@ -70,9 +69,13 @@ class _ChunkReader:
 
 
 class StreamingDataset(torch.utils.data.IterableDataset):
-    """Batches {"x": (B, 2, 100, 80) float32, "y": (B,) target, "pos": (B,) index positions} of one split.
+    """Batches {"x": (B, 2, 100, 80) uint8, "y": {task: (B,) target}, "pos": (B,) index positions} of one
+    split, for one task or several.
 
-    y is the class (int64) or the regression target in the task's network space (float32). With
+    x is the raw charge: the network applies its own pixel transform (models.network), so batches stay
+    uint8 (a quarter of float32's bytes) until they reach the device. y is the class (int64; −1 where the
+    task does not use the event) or the regression target in the task's network space (float32; NaN
+    where unused). With
     `shuffle`, each epoch visits chunks in a new seeded order and shuffles events within windows of
     `buffer_events`; without, events come in file and row order. `draw_weights` (N,) turns an epoch
     into N weighted draws with replacement (the weighted sampler). Under DDP every rank gets the same
@@ -86,9 +89,8 @@ class StreamingDataset(torch.utils.data.IterableDataset):
     def __init__(
         self,
         index: EventIndex,
-        task: Task,
+        task: Task | Sequence[Task],
         *,
-        pixel_transform: str,
         batch_size: int,
         shuffle: bool,
         seed: int = 0,
@@ -98,10 +100,9 @@ class StreamingDataset(torch.utils.data.IterableDataset):
     ) -> None:
         super().__init__()
         self.mirror_x = mirror_x
-        self.index, self.task_name = index, task.name
-        self.pixel_transform, self.batch_size, self.shuffle, self.seed = (
-            pixel_transform, batch_size, shuffle, seed
-        )
+        tasks = (task,) if isinstance(task, Task) else tuple(task)
+        self.index, self.task_names = index, tuple(t.name for t in tasks)
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.buffer_events = max(batch_size, buffer_events - buffer_events % batch_size)
         self.draw_weights = draw_weights
         self.rank, self.world, self.epoch = 0, 1, 0
@@ -111,8 +112,8 @@ class StreamingDataset(torch.utils.data.IterableDataset):
         self.epoch = epoch
 
     @property
-    def task(self) -> Task:
-        return TASKS[self.task_name]
+    def tasks(self) -> tuple[Task, ...]:
+        return tuple(TASKS[name] for name in self.task_names)
 
     def _events_per_rank(self) -> int:
         n = len(self.index)
@@ -172,13 +173,17 @@ class StreamingDataset(torch.utils.data.IterableDataset):
         if self.mirror_x:
             flip = np.flatnonzero(rng.random(len(pos)) < 0.5)
             maps[flip, 0] = maps[flip, 0, :, ::-1]
-        target = index.target[pos]
-        if self.task.kind == "regression":
-            target = np.asarray(self.task.to_network(target), dtype=np.float32)
+        targets = {}
+        for task in self.tasks:
+            target = index.targets[task.name][pos]
+            if task.kind == "regression":
+                with np.errstate(invalid="ignore"):  # NaN (unused) stays NaN
+                    target = task.to_network(target)
+            targets[task.name] = target
         for s in range(0, len(pos), self.batch_size):
             sl = slice(s, s + self.batch_size)
             yield {
-                "x": torch.from_numpy(normalise_maps(maps[sl], self.pixel_transform)),
-                "y": torch.from_numpy(np.ascontiguousarray(target[sl])),
+                "x": torch.from_numpy(maps[sl]),
+                "y": {name: torch.from_numpy(np.ascontiguousarray(t[sl])) for name, t in targets.items()},
                 "pos": torch.from_numpy(pos[sl].astype(np.int64)),
             }

@@ -23,6 +23,7 @@ __all__ = ["comparison_table", "write_report"]
 # How the best of several runs' values is picked: the highest, unless a figure is better lower (or near 0).
 _BEST: dict[str, Callable[[list[float]], float]] = {
     "resolution": min,
+    "resolution_unbiased": min,
     "mae": min,
     "bias": lambda values: min(values, key=abs),
 }
@@ -63,7 +64,9 @@ def comparison_table(runs: Sequence[tuple[str, str, Mapping[str, Any]]]) -> str:
         )
     return (
         "<p>Headline metrics of every run; the best value among runs of the same task is highlighted "
-        "(highest accuracy and ROC AUC, lowest resolution and MAE, bias closest to 0).</p>" + "".join(tables)
+        "(highest accuracy and ROC AUC, lowest resolution, spread and MAE, bias closest to 0). Accuracy is "
+        "at score ≥ 0.5 (binary) or the most probable class; accuracy_at_best_cut at the cut maximising "
+        "efficiency × purity; a multi-task run has a row per task.</p>" + "".join(tables)
     )
 
 
@@ -89,7 +92,12 @@ def write_report(
         raise FormatError(out_html, None, "at least one run directory or study to report on", "none")
     anchors = [f"run-{i + 1}" for i in range(len(run_dirs))]
     sections = [run_section(r, a) for r, a in zip(run_dirs, anchors, strict=True)]
-    metrics = [(a, r.name, RunDir(r).read_metrics()) for r, a in zip(run_dirs, anchors, strict=True)]
+    metrics = []  # (anchor, label, metrics of one task): a multi-task run gives a row per task
+    for r, a in zip(run_dirs, anchors, strict=True):
+        per_task = RunDir(r).read_task_metrics()
+        single = len(per_task) == 1
+        metrics += [(a if single else f"{a}-{t}", r.name if single else f"{r.name} [{t}]", m)
+                    for t, m in per_task.items()]
     nav = "".join(f'<a href="#{esc(a)}">{esc(r.name)}</a>' for r, a in zip(run_dirs, anchors, strict=True))
     body = [
         f"<h1>{esc(title)}</h1><p class=muted>nuclass {esc(__version__)}, written "

@@ -56,7 +56,7 @@ def _common_test(run: RunDir, task: Task, limit: int | None) -> tuple[np.ndarray
     the task uses (the first `limit` per file, as training indexes them)."""
     index = build_index(run.read_split()["test"], task, max_events_per_file=limit)
     network, _, _ = load_model(run.path)
-    return index.target, predict_index(network, index)
+    return index.target, predict_index(network, index)[task.name]
 
 
 def _train_one(variant: Variant, config: Mapping[str, Any], run: RunDir) -> dict[str, Any]:

@@ -49,8 +49,9 @@ class EpochMetrics(pl.Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        self.loss_sum += float(outputs["loss"]) * len(batch["y"])
-        self.loss_n += len(batch["y"])
+        loss = outputs.get("fixed_loss", outputs["loss"])  # the learned-weights objective is not comparable
+        self.loss_sum += float(loss) * len(batch["pos"])
+        self.loss_n += len(batch["pos"])
 
     def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:

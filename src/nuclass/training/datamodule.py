@@ -4,6 +4,7 @@ starts each training epoch's new shuffle."""
 from __future__ import annotations
 
 import signal
+from collections.abc import Sequence
 
 import lightning.pytorch as pl
 import numpy as np
@@ -31,15 +32,16 @@ class StreamingData(pl.LightningDataModule):
     """Train and val loaders over the streaming dataset; rank and world size come from the trainer, the
     shuffle's epoch from `set_epoch` (called by EpochShuffle at each training epoch's start)."""
 
-    def __init__(self, config: TrainConfig, task: Task, data: PreparedData, recipe: Recipe) -> None:
+    def __init__(
+        self, config: TrainConfig, tasks: Sequence[Task], data: PreparedData, recipe: Recipe
+    ) -> None:
         super().__init__()
         self.num_workers = config.num_workers
 
         def make(index: EventIndex, train: bool, draw: np.ndarray | None = None) -> StreamingDataset:
             return StreamingDataset(
                 index,
-                task,
-                pixel_transform=recipe.pixel_transform,
+                tasks,
                 batch_size=config.batch_size,
                 shuffle=train,
                 seed=config.seed,

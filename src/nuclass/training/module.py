@@ -1,9 +1,11 @@
-"""The LightningModule: one network trained on one task, its loss, logged metrics, optimiser and schedule."""
+"""The LightningModule: one network trained on one task or several (a head each), its loss, logged
+metrics, optimiser and schedule."""
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning.pytorch as pl
@@ -13,47 +15,107 @@ from lightning.pytorch.callbacks import Timer
 from torch.nn import functional as F
 
 from nuclass.errors import ConfigError
+from nuclass.labels import Task
 from nuclass.models.network import TaskNetwork
 from nuclass.training.config import TrainConfig
 
-__all__ = ["TaskModule", "set_threads"]
+__all__ = ["TaskModule", "UncertaintyWeights", "set_threads", "target_used_tensor"]
+
+
+def target_used_tensor(task: Task, y: torch.Tensor) -> torch.Tensor:
+    """Mask (B,) of the targets the task uses: not NaN (regression), not −1 (classes); see
+    data.index.unused_target."""
+    return torch.isfinite(y) if task.kind == "regression" else y >= 0
+
+
+class UncertaintyWeights(torch.nn.Module):
+    """Learned task weights (Kendall, Gal & Cipolla 2018): a log variance s_k per task, total loss
+    Σ_k c_k exp(−s_k) L_k + s_k / 2 with c_k = 1/2 for a regression (Gaussian likelihood) and 1 for a
+    classification; the s_k train with the network (no weight decay) and are not part of its weights."""
+
+    def __init__(self, tasks: Sequence[Task]) -> None:
+        super().__init__()
+        self.names = [t.name for t in tasks]
+        self.log_var = torch.nn.Parameter(torch.zeros(len(tasks)))
+        self.register_buffer("scale", torch.tensor([1.0 if t.is_classification else 0.5 for t in tasks]))
+
+    def forward(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
+        stacked = torch.stack([losses[name] for name in self.names])
+        return (self.scale * torch.exp(-self.log_var) * stacked + 0.5 * self.log_var).sum()
+
+    def weights(self) -> dict[str, float]:
+        """The effective weight c_k exp(−s_k) of each task's loss."""
+        w = (self.scale * torch.exp(-self.log_var)).detach().cpu().tolist()
+        return dict(zip(self.names, w, strict=True))
+
+
+def _masked_mean(per_event: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Σ w l / Σ w, 0 (with a gradient path) when no event of the batch counts."""
+    return (weight * per_event).sum() / weight.sum().clamp_min(1e-12)
 
 
 class TaskModule(TaskNetwork, pl.LightningModule):
-    """A TaskNetwork as Lightning trains it: loss, metrics and optimiser from the task kind and the recipe.
+    """A TaskNetwork as Lightning trains it: loss, metrics and optimiser from the task kinds and the recipe.
 
-    The loss is weighted by the buffer `class_weights`, the validation loss the same way; regression
+    Each head's loss counts only the events its task uses (targets −1 or NaN are skipped: the regressions
+    skip code 15, mode skips cosmic and other), weighted by that task's buffer `class_weights`; regression
     targets are standardised by `target_mean` / `target_std` (see models.network.TaskNetwork, whose
-    state-dict layout the checkpoints and model.safetensors share).
+    state-dict layout the checkpoints and model.safetensors share). Several tasks' losses are combined
+    with fixed weights (config.task_weights, default 1 each) or, with config.loss_weighting
+    "uncertainty", learned ones (UncertaintyWeights); val_loss, which early stopping and the best
+    checkpoint follow, always uses the fixed weights, so that it stays comparable from one validation to
+    the next.
     """
 
     def __init__(
         self,
         net: torch.nn.Module,
-        task_name: str,
+        tasks: str | Sequence[str],
         config: TrainConfig,
-        class_weights: np.ndarray | None = None,
-        target_stats: tuple[float, float] = (0.0, 1.0),
+        class_weights: Mapping[str, np.ndarray] | np.ndarray | None = None,
+        target_stats: Mapping[str, tuple[float, float]] | tuple[float, float] | None = None,
     ) -> None:
-        super().__init__(net, task_name, class_weights, target_stats)
+        super().__init__(net, tasks, class_weights, target_stats)
         self.run_config = config
+        fixed = config.task_weights or {}
+        self.fixed_weights = {name: float(fixed.get(name, 1.0)) for name in self.task_names}
+        if config.loss_weighting == "uncertainty" and len(self.task_names) > 1:
+            self.loss_weighting = UncertaintyWeights(self.tasks)
 
-    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        kind = self.task.kind
-        if kind == "binary":
-            w = self.class_weights[y]
-            per_event = F.binary_cross_entropy_with_logits(out[:, 0], y.float(), reduction="none")
-            return (w * per_event).sum() / w.sum()
-        if kind == "multiclass":
-            return F.cross_entropy(out, y, weight=self.class_weights)
-        return F.mse_loss(out[:, 0], (y - self.target_mean) / self.target_std)
+    def _task_loss(self, task: Task, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        used = target_used_tensor(task, y)
+        if task.kind == "regression":
+            mean, std = self.buffer("target_mean", task.name), self.buffer("target_std", task.name)
+            target = torch.where(used, (y - mean) / std, torch.zeros_like(y))
+            return _masked_mean((out[:, 0] - target) ** 2, used.float())
+        cls = y.clamp_min(0)
+        w = self.buffer("class_weights", task.name)[cls] * used
+        if task.kind == "binary":
+            per_event = F.binary_cross_entropy_with_logits(out[:, 0], cls.float(), reduction="none")
+        else:
+            per_event = F.cross_entropy(out, cls, reduction="none")
+        return _masked_mean(per_event, w)
 
-    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+    def _losses(self, out: torch.Tensor, y: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        parts = self.split_outputs(out)
+        return {t.name: self._task_loss(t, parts[t.name], y[t.name]) for t in self.tasks}
+
+    def _loss(self, out: torch.Tensor, y: Mapping[str, torch.Tensor] | torch.Tensor) -> torch.Tensor:
+        """The fixed-weight total loss of a batch (y: {task: target}, or one tensor for a one-task
+        network)."""
+        y = y if isinstance(y, Mapping) else {self.task_names[0]: y}
+        losses = self._losses(out, y)
+        return sum(self.fixed_weights[name] * loss for name, loss in losses.items())
+
+    def _step(self, batch: dict[str, Any], stage: str) -> Any:
         out = self(batch["x"])
         y = batch["y"]
-        loss = self._loss(out, y)
-        n = len(y)
+        losses = self._losses(out, y)
+        loss = sum(self.fixed_weights[name] * value for name, value in losses.items())
+        n = len(batch["pos"])
         train = stage == "train"
+        multi = len(self.task_names) > 1
+        optimised = self.loss_weighting(losses) if train and hasattr(self, "loss_weighting") else loss
         self.log(
             f"{stage}_loss",
             loss,
@@ -63,23 +125,40 @@ class TaskModule(TaskNetwork, pl.LightningModule):
             prog_bar=True,
             sync_dist=not train,
         )
-        if self.task.is_classification:
-            pred = (out[:, 0] > 0).long() if self.task.kind == "binary" else out.argmax(1)
-            name, value = f"{stage}_acc", (pred == y).float().mean()
-        else:  # mean absolute error in network space (ln E for energy)
-            name, value = f"{stage}_mae", (out[:, 0] * self.target_std + self.target_mean - y).abs().mean()
-        self.log(name, value, batch_size=n, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
-        return loss
+        parts = self.split_outputs(out)
+        for task in self.tasks:
+            suffix = f"_{task.name}" if multi else ""
+            if multi:
+                self.log(f"{stage}_loss{suffix}", losses[task.name], batch_size=n, on_step=False,
+                         on_epoch=True, sync_dist=True)
+            name, value = self._figure(task, parts[task.name], y[task.name])
+            self.log(f"{stage}_{name}{suffix}", value, batch_size=n, on_step=False, on_epoch=True,
+                     prog_bar=not multi, sync_dist=True)
+        # metrics.csv's train_loss is the fixed-weight loss, comparable with val_loss (callbacks.EpochMetrics)
+        return {"loss": optimised, "fixed_loss": loss.detach()} if optimised is not loss else loss
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def _figure(self, task: Task, out: torch.Tensor, y: torch.Tensor) -> tuple[str, torch.Tensor]:
+        """("acc", accuracy) or ("mae", mean absolute error in network space: ln E for energy) over the
+        events the task uses."""
+        used = target_used_tensor(task, y).float()
+        if task.is_classification:
+            pred = (out[:, 0] > 0).long() if task.kind == "binary" else out.argmax(1)
+            return "acc", _masked_mean((pred == y).float(), used)
+        mean, std = self.buffer("target_mean", task.name), self.buffer("target_std", task.name)
+        error = torch.where(used > 0, out[:, 0] * std + mean - y, torch.zeros_like(y)).abs()
+        return "mae", _masked_mean(error, used)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Any:
         return self._step(batch, "train")
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._step(batch, "val")
 
     def configure_optimizers(self) -> Any:
         recipe, lr = self.recipe, self.run_config.learning_rate
-        params = self.net.parameters()
+        params: list[Any] = [{"params": list(self.net.parameters())}]
+        if hasattr(self, "loss_weighting"):
+            params.append({"params": list(self.loss_weighting.parameters()), "weight_decay": 0.0})
         # Keras' epsilon (1e-7) and RMSprop rho (0.9), as the seeds trained
         if recipe.optimizer == "adam":
             optimizer = torch.optim.Adam(params, lr=lr, eps=1e-7, weight_decay=recipe.weight_decay)
