@@ -140,7 +140,7 @@ CASES = [
      r"unknown precision 'bf17'"),
     ("train-devices-0", "train --task numu-cc --data {ws}/data --out {ws}/new --devices 0", r"'--devices'"),
     ("train-model", "train --task numu-cc --data {ws}/data --out {ws}/new --model foo", r"'--model'"),
-    ("train-task", "train --task foo --data {ws}/data --out {ws}/new", r"'--task'"),
+    ("train-task", "train --task foo --data {ws}/data --out {ws}/new", r"unknown task 'foo'; give one of"),
     ("train-no-task", "train --data {ws}/data --out {ws}/new", r"give --task"),
     ("train-no-data", "train --task numu-cc --data {ws}/nothing --out {ws}/new", r"nothing: no such file"),
     ("train-bad-file",

@@ -238,7 +238,9 @@ def parse_tasks(spec: str) -> tuple[str, ...]:
     if names == [ALL_TASKS]:
         return tuple(TASKS)
     for name in names:
-        get_task(name)
+        if name not in TASKS:
+            raise ConfigError(f"unknown task '{name}'; give one of {', '.join(TASKS)}, '{ALL_TASKS}', or a "
+                              "comma list of them")
     if not names or len(set(names)) != len(names):
         raise ConfigError(f"task spec '{spec}': give one task, '{ALL_TASKS}' or a comma list of distinct "
                           f"tasks from: {', '.join(TASKS)}")
