@@ -1,6 +1,6 @@
 """The package's shape (issue 15): small modules, no import cycles, and every import pointing down the
-flow labels → io → sim → data → models → run directory → predict → training → evaluation → report →
-study → CLI, read from the source with `ast` (imports inside functions count too)."""
+flow labels → io → sim → data → models → run directory → predict → training → evaluation → systematics →
+report → study → CLI, read from the source with `ast` (imports inside functions count too)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ LAYERS = (
     ("nuclass.predict",),
     ("nuclass.training",),
     ("nuclass.evaluation",),
+    ("nuclass.systematics",),
     ("nuclass.report",),
     ("nuclass.study",),
     ("nuclass.console",),

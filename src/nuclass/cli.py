@@ -349,20 +349,22 @@ def predict(
 def report(
     run_dirs: Annotated[
         list[Path],
-        typer.Argument(help="Training run directories and/or study directories (nuclass study --out)."),
+        typer.Argument(help="Training run directories, study directories (nuclass study --out) and/or "
+                       "systematics directories (nuclass systematics --out)."),
     ],
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
 ):
-    """One self-contained HTML report of runs (one, or several side by side) and studies, figures embedded;
-    runs not evaluated yet are evaluated first."""
+    """One self-contained HTML report of runs (one, or several side by side), studies and systematics, figures
+    embedded; runs not evaluated yet are evaluated first."""
     from rich.console import Console
 
     from nuclass.evaluation import evaluate_run
     from nuclass.report import write_report
-    from nuclass.run_dir import RunDir, StudyDir
+    from nuclass.run_dir import RunDir, StudyDir, SystematicsDir
 
     studies = [d for d in run_dirs if StudyDir(d).study_file.is_file()]
-    runs = [RunDir(d) for d in run_dirs if d not in studies]
+    systematics = [d for d in run_dirs if SystematicsDir(d).result_file.is_file()]
+    runs = [RunDir(d) for d in run_dirs if d not in studies and d not in systematics]
     unevaluated = [r for r in runs if not r.file(RunDir.METRICS).is_file()]
     for run in runs:
         run.require(*(RunDir.PREDICTION_FILES if run in unevaluated else ()))
@@ -370,8 +372,49 @@ def report(
     with Console(stderr=True).status(status):
         for run in unevaluated:
             evaluate_run(run.path)
-        written = write_report([r.path for r in runs], out, studies=studies)
+        written = write_report([r.path for r in runs], out, studies=studies, systematics=systematics)
     print(written)
+
+
+@_command
+def systematics(
+    run_dir: Annotated[Path, typer.Argument(help="A training run directory (nuclass train --out).")],
+    out: Annotated[Path, typer.Option(help="Directory for systematics.json, plots/ and samples/.")],
+    variants: Annotated[
+        list[str] | None,
+        typer.Option(help="Variations, systematics (energy-scale), groups (detector, physics, mix, extremes) "
+                     "or a variations YAML; repeat or separate by commas (default: the whole catalogue)."),
+    ] = None,
+    events: Annotated[int, typer.Option(min=1, help="Simulated events per sample.")] = 10_000,
+    seed: Annotated[
+        int, typer.Option(help="Generator seed of the samples (the same for every variation).")
+    ] = 18,
+    bootstrap: Annotated[int, typer.Option(min=2, help="Bootstrap replicas of the paired errors.")] = 200,
+    threads: Annotated[int | None, typer.Option(min=1, help="torch threads (default: all cores).")] = None,
+):
+    """The run's model on varied simulations: each headline metric's shift with its paired error, and the
+    totals in quadrature per group (detector response, physics, event mix) → OUT/systematics.json.
+
+    Every sample comes from the same generator seed, so a variation of the detector sees the same
+    interactions as the nominal sample; the event-mix variations reweight the nominal sample.
+    """
+    from nuclass.systematics import select_variations
+
+    chosen = select_variations([n for v in variants or [] for n in v.split(",") if n.strip()])
+    import torch
+
+    from nuclass.console import study_progress
+    from nuclass.systematics import ModelSource, run_systematics
+
+    if threads:
+        torch.set_num_threads(threads)
+    model = ModelSource.from_run(run_dir)
+    with study_progress() as progress:
+        result = run_systematics(model, out, chosen, n_events=events, seed=seed, n_boot=bootstrap,
+                                 progress=progress)
+    for line in result["sentences"]:
+        print(line)
+    print(Path(out) / "systematics.json")
 
 
 @_command

@@ -28,6 +28,7 @@ __all__ = [
     "load_model",
     "predict_index",
     "predict_files",
+    "predict_maps",
     "write_test_predictions",
     "predict_to_h5",
     "file_index",
@@ -87,6 +88,20 @@ def predict_files(
         for events in iter_batches(expand_paths(paths), batch_size):
             x = torch.from_numpy(normalise_maps(events.maps, info["pixel_transform"]))
             yield events, network.scores(x)
+
+
+def predict_maps(network: TaskNetwork, maps: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
+    """Scores of maps held in memory (N, 2, 100, 80) uint8 (e.g. just simulated), as predict_index gives
+    them, batch by batch with the network's own pixel transform."""
+    import torch
+
+    network.eval()
+    parts = []
+    with torch.inference_mode():
+        for start in range(0, len(maps), batch_size):
+            x = normalise_maps(maps[start : start + batch_size], network.recipe.pixel_transform)
+            parts.append(network.scores(torch.from_numpy(x)))
+    return np.concatenate(parts) if parts else np.empty((0,), np.float32)
 
 
 def write_test_predictions(run: RunDir, network: TaskNetwork, data: PreparedData) -> dict[str, str]:
