@@ -31,7 +31,7 @@ LAYERS = (
     ("nuclass.study",),
     ("nuclass.console",),
     ("nuclass.demo",),
-    ("nuclass.cli",),
+    ("nuclass.cli", "nuclass.cli_systematics"),
 )
 
 

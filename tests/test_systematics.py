@@ -59,7 +59,8 @@ def test_variations_are_chosen_by_name_systematic_group_or_file(tmp_path: Path) 
     assert len(select_variations(None)) == len(load_catalogue())
     mine = tmp_path / "mine.yaml"
     mine.write_text(
-        "group: mine\nvariations:\n  birks-up: {scale: {birks_cm_per_mev: 1.5}, size: +50 %, reason: why not}\n"
+        "group: mine\nvariations:\n"
+        "  birks-up: {scale: {birks_cm_per_mev: 1.5}, size: +50 %, reason: why not}\n"
     )
     (v,) = select_variations([str(mine)])
     assert (v.name, v.group, v.in_total) == ("birks-up", "mine", True)
@@ -338,3 +339,18 @@ def test_a_bad_variant_exits_2_with_one_line(tiny_run: Path, tmp_path: Path, var
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("nuclass systematics: error:") and variants in lines[0]
     assert not (tmp_path / "s").exists()
+
+
+def test_the_command_line_defaults_are_the_library_defaults() -> None:
+    import inspect
+
+    from nuclass.cli_systematics import systematics
+    from nuclass.systematics.paired import DEFAULT_BOOTSTRAP
+    from nuclass.systematics.run import DEFAULT_EVENTS, DEFAULT_SEED
+
+    defaults = {k: p.default for k, p in inspect.signature(systematics).parameters.items()}
+    assert (defaults["events"], defaults["seed"], defaults["bootstrap"]) == (
+        DEFAULT_EVENTS,
+        DEFAULT_SEED,
+        DEFAULT_BOOTSTRAP,
+    )

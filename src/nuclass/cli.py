@@ -116,6 +116,7 @@ def _choices(name: str, values) -> type:
     return enum.Enum(name, {v: v for v in values})
 
 
+from nuclass.cli_systematics import systematics as systematics_command  # noqa: E402
 from nuclass.data.balance import BALANCE_METHODS  # noqa: E402  (the light parts: no torch)
 from nuclass.labels import TASKS  # noqa: E402
 from nuclass.models import list_models  # noqa: E402
@@ -376,45 +377,7 @@ def report(
     print(written)
 
 
-@_command
-def systematics(
-    run_dir: Annotated[Path, typer.Argument(help="A training run directory (nuclass train --out).")],
-    out: Annotated[Path, typer.Option(help="Directory for systematics.json, plots/ and samples/.")],
-    variants: Annotated[
-        list[str] | None,
-        typer.Option(help="Variations, systematics (energy-scale), groups (detector, physics, mix, extremes) "
-                     "or a variations YAML; repeat or separate by commas (default: the whole catalogue)."),
-    ] = None,
-    events: Annotated[int, typer.Option(min=1, help="Simulated events per sample.")] = 10_000,
-    seed: Annotated[
-        int, typer.Option(help="Generator seed of the samples (the same for every variation).")
-    ] = 18,
-    bootstrap: Annotated[int, typer.Option(min=2, help="Bootstrap replicas of the paired errors.")] = 200,
-    threads: Annotated[int | None, typer.Option(min=1, help="torch threads (default: all cores).")] = None,
-):
-    """The run's model on varied simulations: each headline metric's shift with its paired error, and the
-    totals in quadrature per group (detector response, physics, event mix) → OUT/systematics.json.
-
-    Every sample comes from the same generator seed, so a variation of the detector sees the same
-    interactions as the nominal sample; the event-mix variations reweight the nominal sample.
-    """
-    from nuclass.systematics import select_variations
-
-    chosen = select_variations([n for v in variants or [] for n in v.split(",") if n.strip()])
-    import torch
-
-    from nuclass.console import study_progress
-    from nuclass.systematics import ModelSource, run_systematics
-
-    if threads:
-        torch.set_num_threads(threads)
-    model = ModelSource.from_run(run_dir)
-    with study_progress() as progress:
-        result = run_systematics(model, out, chosen, n_events=events, seed=seed, n_boot=bootstrap,
-                                 progress=progress)
-    for line in result["sentences"]:
-        print(line)
-    print(Path(out) / "systematics.json")
+_command(systematics_command)  # nuclass systematics: in cli_systematics.py
 
 
 @_command

@@ -198,10 +198,14 @@ def read_variations(path: str | os.PathLike) -> list[Variation]:
             f"{path}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(_FILE_KEYS))}"
         )
     group, in_total = str(raw.get("group") or path.stem), bool(raw.get("in_total", True))
-    variations = [_parse_variation(str(k), v, group, in_total, str(path)) for k, v in raw["variations"].items()]
+    variations = [
+        _parse_variation(str(k), v, group, in_total, str(path)) for k, v in raw["variations"].items()
+    ]
     # a variation without a reason shares the first one given for its systematic in the file
     reasons = {v.systematic: v.reason for v in reversed(variations) if v.reason}
-    return [v if v.reason else dataclasses.replace(v, reason=reasons.get(v.systematic, "")) for v in variations]
+    return [
+        v if v.reason else dataclasses.replace(v, reason=reasons.get(v.systematic, "")) for v in variations
+    ]
 
 
 def _slug(systematic: str) -> str:
