@@ -9,13 +9,15 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nuclass.errors import ConfigError
 from nuclass.labels.selection import Selection
-from nuclass.sim import SimConfig
+
+if TYPE_CHECKING:  # the simulator (numba) is imported where a configuration is built
+    from nuclass.sim import SimConfig
 
 __all__ = [
     "BUILTIN_DIR",
@@ -23,6 +25,7 @@ __all__ = [
     "Variation",
     "builtin_groups",
     "load_catalogue",
+    "parse_variation",
     "read_variations",
     "select_variations",
     "variation_names",
@@ -67,6 +70,8 @@ class Variation:
 
     def config(self, nominal: SimConfig) -> SimConfig:
         """The varied simulator configuration (ConfigError naming the variation on a bad key or value)."""
+        from nuclass.sim import SimConfig
+
         where = f"{self.source}: variation {self.name}"
         values = dict(self.set)
         base = SimConfig.from_dict({"preset": values.pop("preset")}) if "preset" in values else nominal
@@ -127,7 +132,11 @@ def _mapping(where: str, key: str, value: Any) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
-def _parse_variation(name: str, raw: Any, group: str, in_total: bool, source: str) -> Variation:
+def parse_variation(
+    name: str, raw: Any, group: str = "user", in_total: bool = True, source: str = "variation"
+) -> Variation:
+    """One variation from its mapping (the keys of a catalogue file's entry), checked whole: a change of
+    the simulation builds a valid configuration, a reweighting's expressions parse."""
     where = f"{source}: variation {name}"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: expected a mapping of {', '.join(sorted(_VARIATION_KEYS))}")
@@ -169,6 +178,8 @@ def _parse_variation(name: str, raw: Any, group: str, in_total: bool, source: st
         source=source,
     )
     if variation.simulates:
+        from nuclass.sim import SimConfig
+
         variation.config(SimConfig())  # every key and value checked now, before any simulation
     return variation
 
@@ -199,7 +210,7 @@ def read_variations(path: str | os.PathLike) -> list[Variation]:
         )
     group, in_total = str(raw.get("group") or path.stem), bool(raw.get("in_total", True))
     variations = [
-        _parse_variation(str(k), v, group, in_total, str(path)) for k, v in raw["variations"].items()
+        parse_variation(str(k), v, group, in_total, str(path)) for k, v in raw["variations"].items()
     ]
     # a variation without a reason shares the first one given for its systematic in the file
     reasons = {v.systematic: v.reason for v in reversed(variations) if v.reason}
