@@ -273,7 +273,9 @@ def test_a_run_with_a_fake_model_sees_the_energy_scale(tmp_path: Path) -> None:
     assert np.all(up["score"][j] >= nominal["score"][i]) and up["score"].mean() > nominal["score"].mean()
     assert by["energy-scale-up"]["metrics"]["efficiency"]["shift"] >= 0
     assert by["energy-scale-up"]["pairing"]["paired"] and by["rock-share-up"]["pairing"]["paired"]
-    assert not by["fd-like"]["pairing"]["paired"]
+    fd = by["fd-like"]["pairing"]
+    assert not fd["paired"] and fd["shared"] == fd["dropped_past_common_range"] == 0
+    assert fd["only_nominal"] == result["nominal"]["n_events"]  # all of it: independent samples
     totals = result["totals"]["efficiency"]
     assert {c["systematic"] for c in totals["contributions"]} == {"energy scale", "rock share"}
     assert totals["sentence"].startswith("charge on numu-cc: efficiency at the efficiency × purity cut")

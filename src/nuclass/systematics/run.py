@@ -146,6 +146,12 @@ def _common_range(a: Sample, b: Sample) -> tuple[Sample, Sample, int]:
     return a.take(cut[0]), b.take(cut[1]), dropped
 
 
+def _same_interactions(a: Sample, b: Sample) -> bool:
+    """Whether the candidates both samples hold are the same interactions (energy, code and vertex agree)."""
+    shared, ia, ib = np.intersect1d(a.key, b.key, assume_unique=True, return_indices=True)
+    return len(shared) > 0 and all(np.array_equal(a.truth[k][ia], b.truth[k][ib]) for k in _PAIRING_TRUTH)
+
+
 def compare_samples(
     task,
     nominal: Sample,
@@ -171,9 +177,9 @@ def compare_samples(
             "dropped_past_common_range": 0,
         }
     else:
-        a, b, dropped = _common_range(nominal, varied)
-        shared, ia, ib = np.intersect1d(a.key, b.key, assume_unique=True, return_indices=True)
-        same = len(shared) > 0 and all(np.array_equal(a.truth[k][ia], b.truth[k][ib]) for k in _PAIRING_TRUTH)
+        same = _same_interactions(nominal, varied)
+        a, b, dropped = _common_range(nominal, varied) if same else (nominal, varied, 0)
+        shared = np.intersect1d(a.key, b.key, assume_unique=True) if same else a.key[:0]
         w_a, w_b = bootstrap_weights(a.key, b.key, n_boot, seed, paired=same)
         stacks_nom = headline_metrics(task, a.target, a.score, w_a, cut)
         stacks_var = headline_metrics(task, b.target, b.score, w_b, cut)
@@ -185,9 +191,9 @@ def compare_samples(
         pairing = {
             "paired": same,
             "how": how,
-            "shared": int(len(shared)) if same else 0,
-            "only_nominal": int(len(a.key) - len(shared)) if same else int(len(a.key)),
-            "only_varied": int(len(b.key) - len(shared)) if same else int(len(b.key)),
+            "shared": int(len(shared)),
+            "only_nominal": int(len(a.key) - len(shared)),
+            "only_varied": int(len(b.key) - len(shared)),
             "dropped_past_common_range": dropped,
         }
     return {"pairing": pairing, "metrics": {m: shift(stacks_nom[m], stacks_var[m]) for m in stacks_nom}}
