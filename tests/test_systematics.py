@@ -285,25 +285,11 @@ def test_a_run_with_a_fake_model_sees_the_energy_scale(tmp_path: Path) -> None:
     assert (tmp_path / "s" / "samples" / "energy-scale-up.npz").is_file()
 
 
-@pytest.fixture(scope="module")
-def tiny_run(sim_dir, tmp_path_factory) -> Path:
-    """A tiny numu-cc training of seed-multiview on the 4 × 300-event fixture files."""
-    from nuclass.training import load_config, train
-
-    out = tmp_path_factory.mktemp("syst") / "run"
-    train(
-        load_config(
-            "tiny", task="numu-cc", model="seed-multiview", data=[str(sim_dir)], out=str(out), threads=1
-        )
-    )
-    return out
-
-
-def test_systematics_end_to_end_through_the_cli(tiny_run: Path, tmp_path: Path) -> None:
+def test_systematics_end_to_end_through_the_cli(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "syst"
     args = [
         "systematics",
-        str(tiny_run),
+        str(run_dir),
         "--out",
         str(out),
         "--events",
@@ -325,7 +311,7 @@ def test_systematics_end_to_end_through_the_cli(tiny_run: Path, tmp_path: Path) 
     assert names == ["pileup-double", "rock-share-up", "rock-share-down", "pixel-scale-half"]
     assert saved["model"]["nominal_config_from"].startswith("the simulator's defaults")  # no manifest
     html = tmp_path / "report.html"
-    result = runner.invoke(app, ["report", str(tiny_run), str(out), "--out", str(html)])
+    result = runner.invoke(app, ["report", str(run_dir), str(out), "--out", str(html)])
     assert result.exit_code == 0, result.output
     page = html.read_text()
     assert "Systematics: seed-multiview on numu-cc" in page and "Tornado plots" in page
@@ -333,9 +319,9 @@ def test_systematics_end_to_end_through_the_cli(tiny_run: Path, tmp_path: Path) 
 
 
 @pytest.mark.parametrize("variants", ["energy-scael", "missing.yaml"])
-def test_a_bad_variant_exits_2_with_one_line(tiny_run: Path, tmp_path: Path, variants: str) -> None:
+def test_a_bad_variant_exits_2_with_one_line(run_dir: Path, tmp_path: Path, variants: str) -> None:
     result = runner.invoke(
-        app, ["systematics", str(tiny_run), "--out", str(tmp_path / "s"), "--variants", variants]
+        app, ["systematics", str(run_dir), "--out", str(tmp_path / "s"), "--variants", variants]
     )
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
