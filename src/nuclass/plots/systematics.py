@@ -43,32 +43,25 @@ def plot_tornado(
                 ax.errorbar(delta, y, xerr=err, fmt="none", ecolor="#222", capsize=2, lw=0.8)
             clipped = " (clipped)" if delta != result["shift"] else ""
             mark = " *" if result.get("significant") else ""
-            side = 1.0 if delta >= 0 else -1.0
+            # the label on the other side of zero, clear of its own bar and error bar
+            right = delta < 0
             ax.annotate(
                 f"{by_name[name]['label']}{mark}{clipped}",
-                (delta + side * err, y),
-                xytext=(4 * side, 0),
+                (max(0.0, delta + err) if right else min(0.0, delta - err), y),
+                xytext=(4 if right else -4, 0),
                 textcoords="offset points",
                 va="center",
-                ha="left" if side > 0 else "right",
+                ha="left" if right else "right",
                 fontsize=6.5,
             )
     if total.get("stat"):
-        ax.axvspan(
-            -total["stat"],
-            total["stat"],
-            color="#bbb",
-            alpha=0.35,
-            zorder=0,
-            label="± stat of the nominal value",
-        )
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7, frameon=False)
+        ax.axvspan(-total["stat"], total["stat"], color="#bbb", alpha=0.35, zorder=0)
     ax.axvline(0, color="#333", lw=0.8)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([r["systematic"] + ("" if r["in_total"] else " (extreme)") for r in rows], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(-1.25 * limit, 1.25 * limit)
-    ax.set_xlabel(f"shift of the {words} (varied − nominal); * significant", fontsize=8)
+    ax.set_xlabel("shift (varied − nominal); grey: ± stat of the nominal value; * significant", fontsize=8)
     value = total.get("value")
     ax.set_title(
         f"{words}: nominal {value:.4g}, syst {total['syst']:.2g} (in quadrature)"

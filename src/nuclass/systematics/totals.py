@@ -63,13 +63,17 @@ def combine(
     for metric in metrics:
         contributions = _contributions(metric, variations)
         counted = [c for c in contributions if c["in_total"]]
-        groups = list(dict.fromkeys(c["group"] for c in counted))
+        groups = list(dict.fromkeys(v["group"] for v in variations if v["in_total"]))  # catalogue order
         out[metric] = {
             "value": nominal[metric]["value"],
             "stat": nominal[metric]["stat"],
             "syst": _quadrature([c["size"] for c in counted]),
             "syst_noise": _quadrature([c.get("size_err") for c in counted]),
-            "groups": {g: _quadrature([c["size"] for c in counted if c["group"] == g]) for g in groups},
+            "groups": {
+                g: _quadrature([c["size"] for c in counted if c["group"] == g])
+                for g in groups
+                if any(c["group"] == g for c in counted)
+            },
             "contributions": counted,
             "extremes": [c for c in contributions if not c["in_total"]],
         }
@@ -77,14 +81,14 @@ def combine(
 
 
 def sentence(subject: str, metric: str, total: Mapping[str, Any], cut: float | None = None) -> str:
-    """'cvn on numu-cc: efficiency at the efficiency × purity cut (score ≥ 0.55) 0.912 ± 0.003 (stat)
+    """'cvn on numu-cc: efficiency at the efficiency × purity cut (score ≥ 0.55) = 0.912 ± 0.003 (stat)
     ± 0.015 (syst); largest: energy scale 0.010, pile-up 0.007, light yield 0.004.'"""
     words = METRIC_WORDS.get(metric, metric)
     if cut is not None and metric in ("efficiency", "purity"):
         words += f" (score ≥ {cut:.2f})"
     if total.get("value") is None:
         return f"{subject}: {words} undefined on the nominal sample."
-    text = f"{subject}: {words} " + format_value_errors(
+    text = f"{subject}: {words} = " + format_value_errors(
         total["value"], {"stat": total.get("stat"), "syst": total.get("syst")}
     )
     largest = total["contributions"][:N_LARGEST]
