@@ -24,6 +24,7 @@ import numpy as np
 
 from nuclass.errors import ConfigError
 from nuclass.evaluation.metrics import efficiency_purity_curve, json_ready
+from nuclass.labels import Task
 from nuclass.labels.truth import ANALYSIS_TRUTH, VERTEX_TRUTH
 from nuclass.plots.systematics import plot_systematics
 from nuclass.progress import NO_PROGRESS, Progress
@@ -153,7 +154,7 @@ def _same_interactions(a: Sample, b: Sample) -> bool:
 
 
 def compare_samples(
-    task,
+    task: Task,
     nominal: Sample,
     varied: Sample,
     *,
