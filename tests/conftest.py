@@ -65,6 +65,21 @@ def sim_file(sim_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def run_dir(sim_dir, tmp_path_factory) -> Path:
+    """One tiny numu-cc training of seed-multiview on the 4 × 300-event fixture files (2/1/1 by
+    file), shared by the tests of evaluate, predict, report and systematics."""
+    from nuclass.training import load_config, train
+
+    out = tmp_path_factory.mktemp("tiny-run") / "run"
+    train(
+        load_config(
+            "tiny", task="numu-cc", model="seed-multiview", data=[str(sim_dir)], out=str(out), threads=1
+        )
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
 def bare_config() -> SimConfig:
     """The ND without the 15-hit cut and without stray hits: single particles read out as they are."""
     return SimConfig(min_slice_hits=0, pileup_hits_per_plane=0.0)

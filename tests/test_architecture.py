@@ -1,6 +1,7 @@
 """The package's shape (issue 15): small modules, no import cycles, and every import pointing down the
 flow labels → io → sim → data → models → run directory → predict (export, the shipped model) → training
-→ evaluation → report → study → CLI, read from the source with `ast` (imports inside functions count too)."""
+→ evaluation → systematics → report → study → CLI, read from the source with `ast` (imports inside
+functions count too)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ LAYERS = (
     ("nuclass.predict", "nuclass.export", "nuclass.shipped"),
     ("nuclass.training",),
     ("nuclass.evaluation",),
+    ("nuclass.systematics",),
     ("nuclass.report",),
     ("nuclass.study",),
     ("nuclass.console", "nuclass.command"),
     ("nuclass.demo",),
-    ("nuclass.cli_models",),
+    ("nuclass.cli_models", "nuclass.cli_systematics"),
     ("nuclass.cli",),
 )
 

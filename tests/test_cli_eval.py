@@ -34,20 +34,6 @@ BLOCK_KEYS = {
 runner = CliRunner()
 
 
-@pytest.fixture(scope="session")
-def run_dir(sim_dir, tmp_path_factory) -> Path:
-    """One tiny numu-cc training of seed-multiview on the 4 × 300-event fixture files (2/1/1 by file)."""
-    from nuclass.training import load_config, train
-
-    out = tmp_path_factory.mktemp("cli-eval") / "run"
-    train(
-        load_config(
-            "tiny", task="numu-cc", model="seed-multiview", data=[str(sim_dir)], out=str(out), threads=1
-        )
-    )
-    return out
-
-
 def _predictions(run_dir: Path, name: str, *keys: str) -> list[np.ndarray]:
     with np.load(run_dir / "predictions" / f"{name}.npz") as npz:
         return [npz[k] for k in keys]

@@ -117,6 +117,7 @@ def _choices(name: str, values) -> type:
     return enum.Enum(name, {v: v for v in values})
 
 
+from nuclass.cli_systematics import systematics as systematics_command  # noqa: E402
 from nuclass.data.balance import BALANCE_METHODS  # noqa: E402  (the light parts: no torch)
 from nuclass.labels import TASKS  # noqa: E402
 from nuclass.models import list_models  # noqa: E402
@@ -321,22 +322,24 @@ for _func in (evaluate, predict, export):
 def report(
     run_dirs: Annotated[
         list[Path],
-        typer.Argument(help="Training run directories and/or study directories (nuclass study --out)."),
+        typer.Argument(help="Training run directories, study directories (nuclass study --out) and/or "
+                       "systematics directories (nuclass systematics --out)."),
     ],
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
 ):
-    """One self-contained HTML report of runs (one, or several side by side) and studies, figures embedded;
-    runs not evaluated yet are evaluated first."""
+    """One self-contained HTML report of runs (one, or several side by side), studies and systematics, figures
+    embedded; runs not evaluated yet are evaluated first."""
     from rich.console import Console
 
     from nuclass.atomic import check_output_file
     from nuclass.evaluation import evaluate_run
     from nuclass.report import write_report
-    from nuclass.run_dir import RunDir, StudyDir
+    from nuclass.run_dir import RunDir, StudyDir, SystematicsDir
 
     check_output_file(out, "an HTML file")
     studies = [d for d in run_dirs if StudyDir(d).study_file.is_file()]
-    runs = [RunDir(d) for d in run_dirs if d not in studies]
+    systematics = [d for d in run_dirs if SystematicsDir(d).result_file.is_file()]
+    runs = [RunDir(d) for d in run_dirs if d not in studies and d not in systematics]
     unevaluated = [r for r in runs if not r.file(RunDir.METRICS).is_file()]
     for run in runs:
         run.require(*(run.prediction_files() if run in unevaluated else ()))
@@ -344,8 +347,11 @@ def report(
     with Console(stderr=True).status(status):
         for run in unevaluated:
             evaluate_run(run.path)
-        written = write_report([r.path for r in runs], out, studies=studies)
+        written = write_report([r.path for r in runs], out, studies=studies, systematics=systematics)
     print(written)
+
+
+_command(systematics_command)  # nuclass systematics: in cli_systematics.py
 
 
 @_command

@@ -1,5 +1,6 @@
-"""The directories that join train → evaluate → report → study: a training run's and a study's, with every
-file name, its reader and its writer (files written atomically; readers name the file on bad content)."""
+"""The directories that join train → evaluate → report → study: a training run's, a study's and a systematics
+run's, with every file name, its reader and its writer (files written atomically; readers name the file on
+bad content)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from nuclass.errors import FormatError, NuclassError
 from nuclass.labels import Task, get_task, parse_tasks
 from nuclass.labels.truth import ANALYSIS_TRUTH, VERTEX_TRUTH
 
-__all__ = ["RunDir", "StudyDir", "TEST_SETS", "load_predictions"]
+__all__ = ["RunDir", "StudyDir", "SystematicsDir", "TEST_SETS", "load_predictions"]
 
 TEST_SETS = ("natural", "balanced")  # the test sets of every run: the files' own composition, and balanced
 
@@ -336,3 +337,42 @@ class StudyDir:
 
     def write(self, study: Mapping[str, Any]) -> None:
         write_json(self.study_file, study)
+
+
+@dataclass(frozen=True)
+class SystematicsDir:
+    """A systematics run's directory (`nuclass systematics --out`): systematics.json, plots/ (a tornado plot
+    per metric) and samples/NAME.npz (each sample's events: interaction key, target, score, truth)."""
+
+    path: Path
+
+    RESULT = "systematics.json"
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        object.__setattr__(self, "path", Path(path))
+
+    @property
+    def result_file(self) -> Path:
+        return self.path / self.RESULT
+
+    def sample(self, name: str) -> Path:
+        return self.path / "samples" / f"{name}.npz"
+
+    def read(self) -> dict[str, Any]:
+        """systematics.json (FormatError if missing or not a systematics run's)."""
+        expected = "a systematics directory holding systematics.json (see nuclass systematics)"
+        result = _read_json(self.result_file, expected)
+        if not isinstance(result, dict) or "variations" not in result or "totals" not in result:
+            expected = "a systematics.json with variations and totals"
+            raise FormatError(self.result_file, "variations", expected, type(result).__name__)
+        return result
+
+    def write(self, result: Mapping[str, Any]) -> None:
+        write_json(self.result_file, result)
+
+    def write_sample(self, name: str, arrays: Mapping[str, np.ndarray]) -> Path:
+        path = self.sample(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, tmp.open("wb") as f:
+            np.savez_compressed(f, **arrays)
+        return path

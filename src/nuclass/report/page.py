@@ -15,7 +15,8 @@ from nuclass.labels import KIND_METRICS, get_task
 from nuclass.report.html import CSS, esc, fmt, table
 from nuclass.report.run import run_section
 from nuclass.report.study import study_section
-from nuclass.run_dir import TEST_SETS, RunDir, StudyDir
+from nuclass.report.systematics import systematics_section
+from nuclass.run_dir import TEST_SETS, RunDir, StudyDir, SystematicsDir
 
 __all__ = ["comparison_table", "write_report"]
 
@@ -76,10 +77,11 @@ def write_report(
     out_html: str | os.PathLike,
     *,
     studies: Sequence[Mapping[str, Any] | str | os.PathLike] = (),
+    systematics: Sequence[str | os.PathLike] = (),
     title: str = "nuclass report",
 ) -> Path:
     """Write ONE self-contained HTML report of `run_dirs` (and `studies`: study directories, or study.json
-    dicts without figures) to `out_html`, atomically.
+    dicts without figures; `systematics`: systematics directories) to `out_html`, atomically.
 
     Every run must have been evaluated (metrics.json; FormatError otherwise). Figures are embedded as
     base64 PNG; nothing is loaded from the network when the page is opened.
@@ -88,8 +90,9 @@ def write_report(
 
     out_html = Path(out_html)
     run_dirs = [Path(r) for r in run_dirs]
-    if not run_dirs and not studies:
-        raise FormatError(out_html, None, "at least one run directory or study to report on", "none")
+    if not run_dirs and not studies and not systematics:
+        expected = "at least one run, study or systematics directory to report on"
+        raise FormatError(out_html, None, expected, "none")
     anchors = [f"run-{i + 1}" for i in range(len(run_dirs))]
     sections = [run_section(r, a) for r, a in zip(run_dirs, anchors, strict=True)]
     metrics = []  # (anchor, label, metrics of one task): a multi-task run gives a row per task
@@ -114,6 +117,9 @@ def write_report(
             for s in studies
         ]
         body.append("<h2>Studies</h2>" + "".join(rendered))
+    if systematics:
+        body.append("<h2>Systematics</h2>" + "".join(
+            systematics_section(SystematicsDir(d).read(), d) for d in systematics))
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
         f"<style>{CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n"
