@@ -8,7 +8,6 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -247,16 +246,11 @@ def test_totals_take_the_largest_shift_of_each_systematic_in_quadrature() -> Non
 
 
 class _ChargeModel:
-    """A fake network for numu-cc: P(νμ CC) grows with the event's total charge (pixels as log1p)."""
+    """A fake network for numu-cc taking raw charge: P(νμ CC) grows with the event's total charge."""
 
-    recipe = SimpleNamespace(pixel_transform="log1p")
-
-    def eval(self):
-        return self
-
-    def scores(self, x):
-        charge = np.expm1(x.numpy().astype(np.float64) * math.log(256.0)).sum(axis=(1, 2, 3))
-        return (1.0 / (1.0 + np.exp(-(charge - 600.0) / 150.0)))[:, None].astype(np.float32)
+    def predict(self, maps):
+        charge = maps.astype(np.float64).sum(axis=(1, 2, 3))
+        return {"numu-cc": (1.0 / (1.0 + np.exp(-(charge - 600.0) / 150.0)))[:, None].astype(np.float32)}
 
 
 def test_a_run_with_a_fake_model_sees_the_energy_scale(tmp_path: Path) -> None:

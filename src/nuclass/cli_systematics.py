@@ -23,7 +23,8 @@ def systematics(
         bool, typer.Option("--pretrained", help="Measure the network shipped in the package.")
     ] = False,
     task: Annotated[
-        str | None, typer.Option(help="The head to measure, for a network with several (e.g. the shipped one).")
+        str | None,
+        typer.Option(help="The head to measure, for a network with several (e.g. the shipped one)."),
     ] = None,
     variants: Annotated[
         list[str] | None,
@@ -51,9 +52,8 @@ def systematics(
     import torch
 
     from nuclass.console import study_progress
-    from nuclass.systematics import ModelSource, run_systematics
-
     from nuclass.errors import NuclassError
+    from nuclass.systematics import ModelSource, run_systematics
 
     if pretrained == (run_dir is not None):
         raise NuclassError("give RUN_DIR or --pretrained (one of them)")
