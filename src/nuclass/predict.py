@@ -28,7 +28,6 @@ __all__ = [
     "load_model",
     "predict_index",
     "predict_files",
-
     "write_test_predictions",
     "predict_to_h5",
     "file_index",
