@@ -107,13 +107,12 @@ def test_index_drops_what_each_task_leaves_out(odd_file: Path) -> None:
 
 
 def _dataset(index, task: str = "numu-cc", **kw) -> StreamingDataset:
-    kw.setdefault("pixel_transform", "div255")
     kw.setdefault("batch_size", 32)
     kw.setdefault("shuffle", True)
     return StreamingDataset(index, TASKS[task], **kw)
 
 
-def test_dataset_yields_the_right_normalised_maps(sim_dir: Path) -> None:
+def test_dataset_yields_the_raw_maps(sim_dir: Path) -> None:
     files = expand_paths([sim_dir])[:2]
     index = build_index(files, TASKS["energy"])
     dataset = _dataset(index, "energy", buffer_events=100)
@@ -121,12 +120,10 @@ def test_dataset_yields_the_right_normalised_maps(sim_dir: Path) -> None:
     seen = []
     for batch in dataset:
         x, y, pos = batch["x"], batch["y"], batch["pos"].numpy()
-        assert x.dtype == torch.float32 and x.shape[1:] == (2, 100, 80) and len(x) <= 32
-        assert 0 <= float(x.min()) and float(x.max()) <= 1
-        for k in (0, len(pos) - 1):  # first and last event of the batch against the file itself
+        assert x.dtype == torch.uint8 and x.shape[1:] == (2, 100, 80) and len(x) <= 32  # uint8 to the device
+        for k in range(len(pos)):  # every event of the batch against the file itself
             source = originals[index.file_id[pos[k]]]
-            expected = normalise_maps(source.maps[index.row[pos[k]]], "div255")
-            assert np.array_equal(x[k].numpy(), expected)
+            assert np.array_equal(x[k].numpy(), source.maps[index.row[pos[k]]])
         assert np.allclose(y.numpy(), np.log(index.target[pos]))  # energy learned as ln E
         seen.append(pos)
     seen = np.concatenate(seen)
@@ -138,6 +135,19 @@ def test_log1p_transform() -> None:
     assert normalise_maps(maps, "log1p") == pytest.approx([0, np.log(2) / np.log(256), 1])
     with pytest.raises(ConfigError, match="valid: div255, log1p"):
         normalise_maps(maps, "sqrt")
+
+
+@pytest.mark.parametrize("name", ["div255", "log1p"])
+def test_the_network_side_transform_is_the_numpy_one(name: str) -> None:
+    """The transform the network applies on its device (uint8 in) gives the numbers of the numpy one."""
+    from nuclass.models.network import PixelTransform
+
+    maps = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    on_device = PixelTransform(name)(torch.from_numpy(maps))
+    assert on_device.dtype == torch.float32
+    assert on_device.numpy() == pytest.approx(normalise_maps(maps, name), rel=1e-6, abs=1e-7)
+    with pytest.raises(ConfigError, match="valid: div255, log1p"):
+        PixelTransform("sqrt")
 
 
 def test_shuffling_is_seeded_per_epoch(sim_dir: Path) -> None:
@@ -203,7 +213,7 @@ def test_weighted_sampler_draws_classes_evenly(sim_dir: Path) -> None:
 def test_mirror_x_flips_half_of_the_xz_views_only(sim_dir: Path) -> None:
     files = expand_paths([sim_dir])[:1]
     index = build_index(files, TASKS["numu-cc"])
-    maps = normalise_maps(read_file(files[0]).maps, "div255")
+    maps = read_file(files[0]).maps
     batches = list(_dataset(index, mirror_x=True, batch_size=300))
     flipped = 0
     for batch in batches:

@@ -180,9 +180,12 @@ def train(
         int | None,
         typer.Option(min=1, help=f"Processes / GPUs (Lightning devices; default {DEFAULTS.devices})."),
     ] = None,
+    nodes: Annotated[int | None, typer.Option(min=1, help="Machines, --devices processes each (Lightning "
+                                              "num_nodes); launch with torchrun or srun (README).")] = None,
     strategy: Annotated[
         str | None, typer.Option(help=f"Lightning strategy, e.g. ddp (default {DEFAULTS.strategy}).")
     ] = None,
+    accelerator: Annotated[str | None, typer.Option(help="cpu, gpu or auto (default: auto).")] = None,
     precision: Annotated[
         str | None,
         typer.Option(help=f"{', '.join(PRECISIONS)} (default {DEFAULTS.precision}); bf16-mixed is bfloat16 "

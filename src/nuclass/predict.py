@@ -13,7 +13,6 @@ import numpy as np
 from nuclass.atomic import atomic_path
 from nuclass.data.index import EventIndex
 from nuclass.data.prepare import PreparedData
-from nuclass.data.transforms import normalise_maps
 from nuclass.errors import ConfigError
 from nuclass.io import Events, expand_paths, iter_batches
 from nuclass.labels import Task, get_task
@@ -60,9 +59,7 @@ def predict_index(network: TaskNetwork, index: EventIndex) -> np.ndarray:
     from nuclass.data.streaming import StreamingDataset
 
     task = network.task
-    dataset = StreamingDataset(
-        index, task, pixel_transform=network.recipe.pixel_transform, batch_size=BATCH_SIZE, shuffle=False
-    )
+    dataset = StreamingDataset(index, task, batch_size=BATCH_SIZE, shuffle=False)
     network.eval()
     shape = (len(index),) if task.kind == "regression" else (len(index), task.n_outputs)
     scores = np.empty(shape, dtype=np.float32)
@@ -82,11 +79,10 @@ def predict_files(
     """
     import torch
 
-    network, _, info = load_model(run_dir)
+    network, _, _ = load_model(run_dir)
     with torch.inference_mode():
         for events in iter_batches(expand_paths(paths), batch_size):
-            x = torch.from_numpy(normalise_maps(events.maps, info["pixel_transform"]))
-            yield events, network.scores(x)
+            yield events, network.scores(torch.from_numpy(events.maps))
 
 
 def write_test_predictions(run: RunDir, network: TaskNetwork, data: PreparedData) -> dict[str, str]:

@@ -77,13 +77,14 @@ class RunDir:
     config.yaml (resolved), split.json, metrics.csv (one row per validation), logs/ (Lightning's CSV
     logs), checkpoints/{best,last}.ckpt, model.safetensors + model.json (the best weights, loadable
     without pickle), versions.json, predictions/{natural,balanced}.npz (per-event scores on the test
-    files); evaluation adds metrics.json and plots/, a study study_run.json.
+    files), summary.json (what train() returned: event counts, where the time went); evaluation adds
+    metrics.json and plots/, a study study_run.json.
     """
 
     path: Path
 
     CONFIG, SPLIT, TRAINING_LOG, LOGS = "config.yaml", "split.json", "metrics.csv", "logs"
-    WEIGHTS, MODEL, VERSIONS = "model.safetensors", "model.json", "versions.json"
+    WEIGHTS, MODEL, VERSIONS, SUMMARY = "model.safetensors", "model.json", "versions.json", "summary.json"
     METRICS, PLOTS, STUDY_RESULT = "metrics.json", "plots", "study_run.json"
     PREDICTION_FILES = tuple(f"predictions/{name}.npz" for name in TEST_SETS)
     MODEL_FILES = (MODEL, WEIGHTS)
@@ -216,6 +217,24 @@ class RunDir:
         from safetensors.torch import load_file
 
         return load_file(str(self.file(self.WEIGHTS)))
+
+    # -- summary.json: what training returned
+
+    def write_summary(self, summary: Mapping[str, Any]) -> None:
+        """summary.json; a non-finite number (a loss that diverged) is written as null."""
+
+        def finite(value: Any) -> Any:
+            if isinstance(value, float):
+                return value if np.isfinite(value) else None
+            if isinstance(value, Mapping):
+                return {k: finite(v) for k, v in value.items()}
+            return [finite(v) for v in value] if isinstance(value, list | tuple) else value
+
+        write_json(self.file(self.SUMMARY), finite(summary))
+
+    def read_summary(self) -> dict[str, Any]:
+        """summary.json (FormatError if missing: a run made before it was kept, or not finished)."""
+        return _read_json(self.file(self.SUMMARY), "the run's summary.json (written when training ends)")
 
     # -- predictions/*.npz, metrics.json
 

@@ -51,6 +51,10 @@ class TrainConfig:
     train on the first N training files of the split only (learning curves; val and test unchanged).
     val_every_minutes: validate (and checkpoint) after this much wall time instead of once per epoch:
     on a CPU an epoch over many files lasts hours. A time budget always ends with a validation.
+    val_events: validate on a fixed, seeded subsample of about this many validation events, whole chunks
+    of them (None: the whole validation split). max_cpu_seconds: a budget of CPU-seconds of the training
+    process (its threads and data workers; compute curves), ended like a time budget. devices: processes
+    (or GPUs) per node; nodes: machines (Lightning's num_nodes), each rank streaming its own share.
     precision: Lightning's; bf16-mixed trains under bfloat16 autocast with float32 weights: on CPUs with
     AVX512-BF16 / AMX 1.0–1.9× the events per second, depending on the model and the threads
     (benchmarks/README_train.md); 16-mixed needs a GPU.
@@ -63,9 +67,12 @@ class TrainConfig:
     max_epochs: int | None = None
     max_minutes: float | None = None
     val_every_minutes: float | None = None
+    val_events: int | None = 2048
+    max_cpu_seconds: float | None = None
     balance: str | None = None
     seed: int = 0
     devices: int = 1
+    nodes: int = 1
     strategy: str = "auto"
     accelerator: str = "auto"
     precision: str = "32-true"
@@ -183,7 +190,7 @@ def resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
         raise ConfigError(f"balance '{balance}' needs classes; task '{task.name}' is a regression (use none)")
     if not config.data:
         raise ConfigError("no data: give --data with files or directories")
-    for name in ("max_minutes", "val_every_minutes"):
+    for name in ("max_minutes", "val_every_minutes", "max_cpu_seconds"):
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise ConfigError(f"{name} must be > 0, got {value}")
@@ -192,6 +199,8 @@ def resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
         "batch_size",
         "patience",
         "devices",
+        "nodes",
+        "val_events",
         "limit_train_batches",
         "limit_val_batches",
     ):

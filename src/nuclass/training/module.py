@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from nuclass.errors import ConfigError
 from nuclass.models.network import TaskNetwork
+from nuclass.training.callbacks import CpuBudget
 from nuclass.training.config import TrainConfig
 
 __all__ = ["TaskModule", "set_threads"]
@@ -37,6 +38,8 @@ class TaskModule(TaskNetwork, pl.LightningModule):
     ) -> None:
         super().__init__(net, task_name, class_weights, target_stats)
         self.run_config = config
+        self._train_sums: tuple[Any, Any, int] = (0.0, 0.0, 0)  # loss × events, metric, events
+        self.train_means: dict[str, float] = {}
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         kind = self.task.kind
@@ -48,34 +51,46 @@ class TaskModule(TaskNetwork, pl.LightningModule):
             return F.cross_entropy(out, y, weight=self.class_weights)
         return F.mse_loss(out[:, 0], (y - self.target_mean) / self.target_std)
 
-    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+    def _step(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """(loss, summed metric, events) of a batch: the metric is the number right (classification) or
+        the summed absolute error in network space (regression; ln E for energy)."""
         out = self(batch["x"])
         y = batch["y"]
         loss = self._loss(out, y)
-        n = len(y)
-        train = stage == "train"
-        self.log(
-            f"{stage}_loss",
-            loss,
-            batch_size=n,
-            on_step=train,
-            on_epoch=True,
-            prog_bar=True,
-            sync_dist=not train,
-        )
         if self.task.is_classification:
             pred = (out[:, 0] > 0).long() if self.task.kind == "binary" else out.argmax(1)
-            name, value = f"{stage}_acc", (pred == y).float().mean()
-        else:  # mean absolute error in network space (ln E for energy)
-            name, value = f"{stage}_mae", (out[:, 0] * self.target_std + self.target_mean - y).abs().mean()
-        self.log(name, value, batch_size=n, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
-        return loss
+            metric = (pred == y).sum()
+        else:
+            metric = (out[:, 0] * self.target_std + self.target_mean - y).abs().sum()
+        return loss, metric, len(y)
+
+    @property
+    def metric_name(self) -> str:
+        return "acc" if self.task.is_classification else "mae"
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
+        """The loss, summed on its device since the last validation: nothing per step waits for the device
+        or goes through Lightning's logging (the training means are logged at each validation)."""
+        loss, metric, n = self._step(batch)
+        total, right, events = self._train_sums
+        self._train_sums = (total + loss.detach() * n, right + metric.detach(), events + n)
+        return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
+        loss, metric, n = self._step(batch)
+        for name, value in (("val_loss", loss), (f"val_{self.metric_name}", metric / n)):
+            self.log(name, value, batch_size=n, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+
+    def on_validation_epoch_end(self) -> None:
+        """Training loss and metric means since the previous validation (this rank's batches) into
+        `train_means`, the progress bar and the logs; NaN without a training batch in between."""
+        loss, metric, n = self._train_sums
+        self._train_sums = (0.0, 0.0, 0)
+        self.train_means = {
+            "train_loss": float(loss) / n if n else math.nan,
+            f"train_{self.metric_name}": float(metric) / n if n else math.nan,
+        }
+        self.log_dict(self.train_means, prog_bar=True, on_epoch=True)
 
     def configure_optimizers(self) -> Any:
         recipe, lr = self.recipe, self.run_config.learning_rate
@@ -116,7 +131,7 @@ class TaskModule(TaskNetwork, pl.LightningModule):
 
     def _cosine_factor(self, step: int) -> float:
         """Linear warm-up (200 steps or 5 % of the budget, whichever is shorter), then cosine decay over the
-        epoch budget or the time budget, whichever ends first."""
+        epoch, time or CPU budget, whichever ends first."""
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = max(1, min(200, total // 20))
         progress = step / total
@@ -124,6 +139,9 @@ class TaskModule(TaskNetwork, pl.LightningModule):
         timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
         if minutes and timer is not None:
             progress = max(progress, timer.time_elapsed("train") / (60 * minutes))
+        cpu = next((c for c in self.trainer.callbacks if isinstance(c, CpuBudget)), None)
+        if cpu is not None:
+            progress = max(progress, cpu.fraction)
         warm = min(1.0, max((step + 1) / warmup, progress / 0.05))
         return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import platform
-import resource
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ from nuclass.labels import Task, get_task
 from nuclass.models import create_model
 from nuclass.predict import write_test_predictions
 from nuclass.run_dir import RunDir
-from nuclass.training.callbacks import AtomicCheckpointIO, make_callbacks
+from nuclass.training.callbacks import AtomicCheckpointIO, RunClock, cpu_seconds, make_callbacks
 from nuclass.training.config import TrainConfig, resolve
 from nuclass.training.datamodule import StreamingData
 from nuclass.training.lightning_adapter import quiet_lightning
@@ -77,8 +76,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     """Train `config.model` on `config.task`, write the run directory, and return a summary (plain data).
 
     The summary holds the run directory, the resolved config, event counts per split, the epochs run,
-    the best validation loss and the paths of the weights and the test-set predictions. Under DDP only
-    rank 0 writes files and returns the full summary; other ranks return {"rank": r}.
+    the best validation loss, the paths of the weights and the test-set predictions, and `training`:
+    events trained, training wall seconds (validation included), validation seconds, seconds between
+    steps (the loader's share, mostly) and training CPU-seconds (callbacks.RunClock); RUN_DIR/summary.json
+    keeps it. Under DDP only rank 0 writes files and returns the full summary; other ranks return
+    {"rank": r}.
     """
     task = get_task(config.task)
     run = RunDir(config.out)
@@ -106,12 +108,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
         y = np.asarray(task.to_network(data.train.target), dtype=np.float64)
         stats = (float(y.mean()), float(y.std()) or 1.0)
     module = TaskModule(net, task.name, config, data.class_weights, stats)
-    callbacks, checkpoint = make_callbacks(run, config.patience, config.progress, config.val_every_minutes)
+    callbacks, checkpoint = make_callbacks(
+        run, config.patience, config.progress, config.val_every_minutes, config.max_cpu_seconds
+    )
     started, cpu_started = time.monotonic(), cpu_seconds()
     with quiet_lightning():
         trainer = pl.Trainer(
             accelerator=config.accelerator,
             devices=config.devices,
+            num_nodes=config.nodes,
             strategy=config.strategy,
             max_epochs=config.max_epochs,
             max_time={"minutes": config.max_minutes} if config.max_minutes else None,
@@ -132,6 +137,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         datamodule = StreamingData(config, task, data, net.recipe)
         trainer.fit(module, datamodule=datamodule, ckpt_path=last if config.resume else None)
     train_cpu_seconds = cpu_seconds() - cpu_started
+    clock = next(c for c in callbacks if isinstance(c, RunClock))
     if not trainer.is_global_zero:
         return {"rank": trainer.global_rank}
     best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else run.checkpoints / "best.ckpt"
@@ -145,7 +151,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     extra = {"best_val_loss": best_val_loss, "epochs_run": epochs, "class_counts": data.class_counts}
     _export_model(run, module, config, task, extra)
     predictions = write_test_predictions(run, module, data)
-    return {
+    summary = {
         "run_dir": str(run.path),
         "task": task.name,
         "model": config.model,
@@ -155,6 +161,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             "val": len(data.val),
             "test_natural": len(data.test),
             "test_balanced": len(data.test_balanced),
+            "val_used": len(datamodule.val_set.index),
         },
         "class_counts": data.class_counts,
         "selection": config.selection.to_dict(),
@@ -166,9 +173,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
         ),
         "seconds": round(time.monotonic() - started, 1),
         "train_cpu_seconds": round(train_cpu_seconds, 3),
+        "training": {**clock.summary(), "cpu_seconds": round(train_cpu_seconds, 3)},
         "weights": str(run.file(RunDir.WEIGHTS)),
         "predictions": predictions,
     }
+    run.write_summary(summary)
+    return summary
 
 
 def _validation_cadence(config: TrainConfig) -> dict[str, Any]:
@@ -177,12 +187,6 @@ def _validation_cadence(config: TrainConfig) -> dict[str, Any]:
         return {}
     interval = timedelta(minutes=config.val_every_minutes)
     return {"val_check_interval": interval, "check_val_every_n_epoch": None}
-
-
-def cpu_seconds() -> float:
-    """User + system CPU-seconds of this process and its finished children (the data workers)."""
-    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
 def _export_model(
