@@ -18,10 +18,12 @@ torch.set_num_threads(1)  # the test machine is shared: one thread is the fastes
 
 
 def _batch(task_name: str, n: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sparse maps in [0, 1] and targets of the task's kind (standardised values for regression)."""
+    """Sparse raw maps (uint8 charge, what networks take) and targets of the task's kind (standardised
+    values for regression)."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(n, 2, 100, 80, generator=gen)
     x[x < 0.97] = 0
+    x = (x * 255).to(torch.uint8)
     task = TASKS[task_name]
     if task.kind == "regression":
         y = torch.randn(n, generator=gen)

@@ -197,7 +197,7 @@ def train(
     ] = DEFAULTS.resume,
     num_workers: Annotated[
         int | None,
-        typer.Option(min=0, help=f"Data-loading processes per device (default {DEFAULTS.num_workers})."),
+        typer.Option(min=0, help=f"Loader threads per device (default {DEFAULTS.num_workers}; 0: none)."),
     ] = None,
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Events per batch (default: the model's recipe).")
