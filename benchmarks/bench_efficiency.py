@@ -2,15 +2,16 @@
 validations, checkpoints and the loader included) ÷ the bare step rate of the same network in the same
 process (bench_train.step_rate: forward, backward and the recipe's optimiser on in-memory batches).
 
-Per model: the bare rate for --bare-seconds, a whole run of --minutes (validating every
---val-every-minutes), then the bare rate again; the ratio uses the mean of the two bare rates, so a
-machine whose load drifts during the run is seen in the two. The same ratio per CPU-second (the whole
-run's CPU: its threads and data workers) is what to read on a shared machine, where the wall-time rates
-follow the share of the cores the process gets. Also the run's breakdown from its summary (validation,
-time between steps) where the code keeps one. Prints a markdown table and the load average.
+Per model: the bare rate for --bare-seconds, a whole run of --minutes (validating once per epoch, as
+the CLI does by default, or every --val-every-minutes), then the bare rate again; the ratio uses the
+mean of the two bare rates, so a machine whose load drifts during the run is seen in the two. The same
+ratio per CPU-second (the whole run's CPU: its threads and data workers) is what to read on a shared
+machine, where the wall-time rates follow the share of the cores the process gets. Also the run's
+breakdown from its summary (validation, time between steps) where the code keeps one. Prints a markdown
+table and the load average.
 
-    .venv/bin/python benchmarks/bench_efficiency.py [--models cvn seed-multiview seed-2ch] [--minutes 2]
-        [--val-every-minutes 0.5] [--threads N] [--num-workers 1] [--precision 32-true] [--progress]
+    .venv/bin/python benchmarks/bench_efficiency.py [--models cvn seed-multiview seed-2ch] [--minutes 3]
+        [--val-every-minutes M] [--threads N] [--num-workers 1] [--precision 32-true] [--progress]
 
 "Before" figures: the same script with an older checkout first on the path, e.g.
 `git worktree add --detach /tmp/old 449b1f0; PYTHONPATH=/tmp/old/src .venv/bin/python benchmarks/...`
@@ -101,8 +102,10 @@ def measure(model: str, files: list[Path], args: argparse.Namespace, fits: dict,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["cvn", "seed-multiview", "seed-2ch"])
-    parser.add_argument("--minutes", type=float, default=2.0, help="Each whole run's time budget.")
-    parser.add_argument("--val-every-minutes", type=float, default=0.5)
+    parser.add_argument("--minutes", type=float, default=3.0, help="Each whole run's time budget.")
+    parser.add_argument("--val-every-minutes", type=float, default=None,
+                        help="Validation cadence (default: once per epoch, the CLI's default; a time budget "
+                        "ends with a validation either way).")
     parser.add_argument("--bare-seconds", type=float, default=20.0, help="Each bare-rate measurement.")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores).")
     parser.add_argument("--num-workers", type=int, default=1)
@@ -119,10 +122,11 @@ def main() -> None:
     files = simulated_files(args.cache, args.files, args.events_per_file)
     fits = timed_fit()
     load = os.getloadavg()
+    cadence = f"every {args.val_every_minutes:g} min" if args.val_every_minutes else "once per epoch"
     print(f"nuclass {nuclass.__version__} from {Path(nuclass.__file__).parent}, python "
           f"{platform.python_version()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} "
           f"(1 / 5 min) at start; numu-cc on {args.files} files × {args.events_per_file:,} events, "
-          f"{args.minutes:g} min runs validating every {args.val_every_minutes:g} min, threads "
+          f"{args.minutes:g} min runs validating {cadence}, threads "
           f"{args.threads or 'all'}, {args.num_workers} loader worker(s), {args.precision}, progress bar "
           f"{'on' if args.progress else 'off'}\n", flush=True)
     rows = []

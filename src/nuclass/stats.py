@@ -1,6 +1,7 @@
 """Statistics, each stated once: the errors of a fraction, a mean and a ROC AUC, exact intervals, the
 paired error of two ROC AUCs on the same events (DeLong), the significance of a difference and of a χ²,
-the rules that call them significant, and how a value is written with its error. Evaluation, studies, plots, the report and the command line use these."""
+the rules that call them significant, and how a value is written with its error. Evaluation, studies,
+plots, the report and the command line use these."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ class StreamingDataset(torch.utils.data.IterableDataset):
     """Batches {"x": (B, 2, 100, 80) uint8, "y": (B,) target, "pos": (B,) index positions} of one split.
 
     x is the raw charge: the network applies its pixel transform (models.network.PixelTransform) on its
-    own device, so batches cross processes and the host-to-device copy at a quarter of float32's bytes.
+    own device, so batches are read, pinned and copied to the device at a quarter of float32's bytes.
     y is the class (int64) or the regression target in the task's network space (float32). With
     `shuffle`, each epoch visits chunks in a new seeded order and shuffles events within windows of
     `buffer_events`; without, events come in file and row order. `draw_weights` (N,) turns an epoch

@@ -9,7 +9,6 @@ from nuclass.data.prepare import PreparedData
 from nuclass.data.streaming import StreamingDataset, WindowBatches
 from nuclass.labels import Task
 from nuclass.models import Recipe
-from nuclass.predict import BATCH_SIZE
 from nuclass.training.config import TrainConfig
 
 __all__ = ["StreamingData", "EpochShuffle"]
@@ -20,7 +19,8 @@ class StreamingData(pl.LightningDataModule):
     previous batches train (data.streaming.WindowBatches), pinned for a GPU; rank and world size come from
     the trainer, the shuffle's epoch from `set_epoch` (called by EpochShuffle at each training epoch's
     start). Validation reads a fixed subsample of whole chunks of the validation split (`val_events`,
-    seeded; all of it when None), in batches of predict.BATCH_SIZE (it needs no gradients)."""
+    seeded; all of it when None), in training-sized batches: on a CPU, cvn and seed-multiview infer
+    half as many events per CPU-second in batches of 256 as in batches of 64 (benchmarks/README_train.md)."""
 
     def __init__(self, config: TrainConfig, task: Task, data: PreparedData, recipe: Recipe) -> None:
         super().__init__()
@@ -32,10 +32,9 @@ class StreamingData(pl.LightningDataModule):
         val = data.val
         if config.val_events is not None:
             val = val.chunk_subsample(config.val_events, config.seed)
-        batch = max(config.batch_size, BATCH_SIZE)
         self.val_set = StreamingDataset(
-            val, task, batch_size=batch, shuffle=False, seed=config.seed,
-            buffer_events=max(batch, config.buffer_events),
+            val, task, batch_size=config.batch_size, shuffle=False, seed=config.seed,
+            buffer_events=config.buffer_events,
         )
 
     def _loader(self, dataset: StreamingDataset) -> WindowBatches:
