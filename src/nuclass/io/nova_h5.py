@@ -263,7 +263,7 @@ class MapReader:
         except FormatError:
             self._file.close()
             raise
-        self._direct = DirectChunks(self._ds) if DirectChunks.supports(self._ds) else None
+        self._direct = DirectChunks(self._ds, self.path) if DirectChunks.supports(self._ds) else None
 
     @property
     def n_events(self) -> int:
@@ -287,6 +287,8 @@ class MapReader:
             raise FormatError(self.path, "cvnmap", "readable data", f"unreadable ({_short(exc)})") from None
 
     def close(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
         self._file.close()
 
     def __enter__(self) -> MapReader:
