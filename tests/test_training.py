@@ -315,3 +315,12 @@ def test_each_training_epoch_starts_a_new_shuffle_through_the_datamodule() -> No
     EpochShuffle().on_train_epoch_start(trainer, None)
     assert epochs == [3]
     assert EpochMetrics.on_train_epoch_start is pl.Callback.on_train_epoch_start  # the log leaves it alone
+
+
+def test_the_progress_bar_redraws_at_most_every_half_second_and_at_an_epochs_end() -> None:
+    from nuclass.training.callbacks import QuietProgressBar
+
+    bar = QuietProgressBar(min_seconds=60.0)
+    assert bar._due(0, 100)  # the first batch draws
+    assert not any(bar._due(k, 100) for k in range(1, 99))  # then not within the minute
+    assert bar._due(99, 100)  # the epoch's last batch always draws
