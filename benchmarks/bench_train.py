@@ -3,13 +3,16 @@ memory against the number of files.
 
 1. Network speed on simulated maps, per model, for 1 and 2 torch threads: a training step (forward,
    backward, optimiser) at the model's recipe batch size, and inference in batches of 256.
-2. Streaming-dataset speed: one shuffled epoch of reading + normalising, in the main process.
-3. Peak memory (VmHWM of a fresh subprocess, and resource.getrusage for its largest data worker, which
-   counts the pages it shares with its parent) while streaming one
+2. The training loader alone (part "loader"): cvn's shuffled, mirrored epoch through WindowBatches with
+   0, 1, 2, 4 loader threads, events/s of wall time and per CPU-second, and the workers a GPU needs.
+3. Peak memory (VmHWM of a fresh subprocess, and resource.getrusage for its largest child process, which
+   counts the pages it shares with its parent; the loader's workers are threads of the training process
+   since issue 17, so this column is now ≈ 0) while streaming one
    shuffled epoch over 1, 10 and 50 simulated files, and while training cvn for a few batches on them
-   through `nuclass.training.train` (data workers counted separately). Prints markdown tables.
+   through `nuclass.training.train`. Prints markdown tables.
 
     .venv/bin/python benchmarks/bench_train.py [--files 1 10 50] [--events-per-file 1000] [--cache DIR]
+        [--parts speed loader memory] [--workers 0 1 2 4]
 
 Simulated files are cached in --cache (default: $TMPDIR/nuclass-bench-train) and reused.
 """
