@@ -138,7 +138,7 @@ def loader_speed(files: list[Path], workers: tuple[int, ...] = (0, 1, 2, 4), epo
         for epoch in range(epochs):
             dataset.set_epoch(epoch)
             c0, w0 = time.process_time(), time.perf_counter()
-            events += sum(len(batch["y"]) for batch in WindowBatches(dataset, n))
+            events += sum(len(batch["pos"]) for batch in WindowBatches(dataset, n))
             wall, cpu = wall + time.perf_counter() - w0, cpu + time.process_time() - c0
         rows.append({"workers": n, "events": events, "ev_s": events / wall, "ev_cpu_s": events / cpu,
                      "cores_busy": cpu / wall})
@@ -171,7 +171,7 @@ if mode == "stream":
     index = build_index(files, TASKS["numu-cc"])
     dataset = StreamingDataset(index, TASKS["numu-cc"], batch_size=64, shuffle=True)
     from nuclass.data.streaming import WindowBatches
-    n = sum(len(batch["y"]) for batch in WindowBatches(dataset, 2))
+    n = sum(len(batch["pos"]) for batch in WindowBatches(dataset, 2))
 else:
     from nuclass.training import load_config, train
     config = load_config("tiny", task="numu-cc", model="cvn", data=files, out=out, max_events_per_file=None,

@@ -1,6 +1,7 @@
 """The package's shape (issue 15): small modules, no import cycles, and every import pointing down the
-flow labels → io → sim → data → models → run directory → predict → training → evaluation → report →
-study → CLI, read from the source with `ast` (imports inside functions count too)."""
+flow labels → io → sim → data → models → run directory → predict (export, the shipped model) → training
+→ evaluation → systematics → report → study → CLI, read from the source with `ast` (imports inside
+functions count too)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,15 @@ LAYERS = (
     ("nuclass.models",),
     ("nuclass.run_dir",),
     ("nuclass.plots",),
-    ("nuclass.predict",),
+    ("nuclass.predict", "nuclass.export", "nuclass.shipped"),
     ("nuclass.training",),
     ("nuclass.evaluation",),
+    ("nuclass.systematics",),
     ("nuclass.report",),
     ("nuclass.study",),
-    ("nuclass.console",),
+    ("nuclass.console", "nuclass.command"),
     ("nuclass.demo",),
+    ("nuclass.cli_models", "nuclass.cli_systematics"),
     ("nuclass.cli",),
 )
 

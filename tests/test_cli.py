@@ -19,7 +19,8 @@ from nuclass.io import read_truth, write_file
 
 NUCLASS = Path(sys.executable).with_name("nuclass")
 COMMANDS = (
-    "fetch", "simulate", "inspect", "display", "train", "study", "evaluate", "predict", "report", "demo"
+    "fetch", "simulate", "inspect", "display", "train", "study", "evaluate", "predict", "report", "demo",
+    "export",
 )
 
 runner = CliRunner()
@@ -160,6 +161,7 @@ def test_train_options_are_checked_against_the_train_config():
         TrainConfig.from_dict(cli._config_options({name: value}))  # raises on a type that does not fit
         if parameter.default is not None:
             assert cli._config_options({name: parameter.default})[name] == getattr(DEFAULTS, name), name
-    assert [c.value for c in cli.TaskChoice] == list(TASKS)
+    task_help = typing.get_type_hints(command, include_extras=True)["task"].__metadata__[0].help
+    assert all(name in task_help for name in (*TASKS, "'all'"))  # a task, 'all' or a comma list
     assert [c.value for c in cli.ModelChoice] == list_models()
     assert [c.value for c in cli.BalanceChoice] == list(BALANCE_METHODS)

@@ -34,20 +34,6 @@ BLOCK_KEYS = {
 runner = CliRunner()
 
 
-@pytest.fixture(scope="session")
-def run_dir(sim_dir, tmp_path_factory) -> Path:
-    """One tiny numu-cc training of seed-multiview on the 4 × 300-event fixture files (2/1/1 by file)."""
-    from nuclass.training import load_config, train
-
-    out = tmp_path_factory.mktemp("cli-eval") / "run"
-    train(
-        load_config(
-            "tiny", task="numu-cc", model="seed-multiview", data=[str(sim_dir)], out=str(out), threads=1
-        )
-    )
-    return out
-
-
 def _predictions(run_dir: Path, name: str, *keys: str) -> list[np.ndarray]:
     with np.load(run_dir / "predictions" / f"{name}.npz") as npz:
         return [npz[k] for k in keys]
@@ -63,7 +49,8 @@ def test_evaluate_writes_metrics_json_that_agrees_with_the_predictions(run_dir):
     result = runner.invoke(app, ["evaluate", str(run_dir)])
     assert result.exit_code == 0, result.stderr
     assert str(run_dir / "metrics.json") in result.stdout
-    assert "balanced accuracy" in result.stdout and "roc auc" in result.stdout
+    assert "balanced accuracy" in result.stdout and "ROC AUC" in result.stdout
+    assert "accuracy (score ≥ 0.5)" in result.stdout  # the headline accuracy states its cut
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert (metrics["task"], metrics["model"]) == ("numu-cc", "seed-multiview")
@@ -123,6 +110,7 @@ def test_predict_scores_every_event_of_the_files(run_dir, sim_dir, tmp_path):
             f["neutrino/interaction"][:, 0], np.concatenate([t["interaction"] for t in truth])
         )
         assert np.array_equal(f["predicted_class"][:], (score >= 0.5).astype(int))
+        assert f["row"][:].tolist() == list(range(300)) * 2  # each event's row in its file
     # the same network as the training's own test-set predictions (first 200 events of the test file)
     row, natural = _predictions(run_dir, "natural", "row", "score")
     assert np.allclose(score[offset + row], natural[:, 0], atol=1e-5)
@@ -159,3 +147,25 @@ def test_unfinished_run_dir_names_the_missing_file(tmp_path):
         f"nuclass evaluate: error: {run}: not a finished training run (no predictions/natural.npz); "
         "see nuclass train"
     ]
+
+
+@pytest.mark.slow
+def test_a_multitask_run_trains_evaluates_and_reports_from_the_cli(sim_dir, tmp_path):
+    run = tmp_path / "multi"
+    trained = runner.invoke(app, ["train", "--task", "energy,numu-cc", "--data", str(sim_dir), "--out",
+                                  str(run), "--config", "tiny"])
+    assert trained.exit_code == 0, trained.stderr
+    assert "cvn on numu-cc,energy" in trained.stdout and "balanced numu-cc" in trained.stdout
+    evaluated = runner.invoke(app, ["evaluate", str(run)])
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert "cvn on numu-cc" in evaluated.stdout and "cvn on energy" in evaluated.stdout
+    assert "MAE (GeV)" in evaluated.stdout and "natural (" in evaluated.stdout
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert list(metrics["tasks"]) == ["numu-cc", "energy"]
+    report = tmp_path / "report.html"
+    reported = runner.invoke(app, ["report", str(run), "--out", str(report)])
+    assert reported.exit_code == 0, reported.stderr
+    assert "Task energy" in report.read_text() and "Task numu-cc" in report.read_text()
+    bad = runner.invoke(app, ["train", "--task", "numu-cc,tau", "--data", str(sim_dir), "--out",
+                              str(tmp_path / "b")])
+    assert bad.exit_code == 2 and "unknown task 'tau'" in bad.stderr

@@ -113,13 +113,14 @@ def _dataset(index, task: str = "numu-cc", **kw) -> StreamingDataset:
 
 
 def test_dataset_yields_the_raw_maps(sim_dir: Path) -> None:
+    """Batches carry the raw uint8 charge (the network transforms it) and the target in network space."""
     files = expand_paths([sim_dir])[:2]
     index = build_index(files, TASKS["energy"])
     dataset = _dataset(index, "energy", buffer_events=100)
     originals = [read_file(f) for f in files]
     seen = []
     for batch in dataset:
-        x, y, pos = batch["x"], batch["y"], batch["pos"].numpy()
+        x, y, pos = batch["x"], batch["y"]["energy"], batch["pos"].numpy()
         assert x.dtype == torch.uint8 and x.shape[1:] == (2, 100, 80) and len(x) <= 32  # uint8 to the device
         for k in range(len(pos)):  # every event of the batch against the file itself
             source = originals[index.file_id[pos[k]]]
@@ -223,7 +224,7 @@ def test_memory_is_bounded_by_the_buffer(sim_dir: Path, monkeypatch) -> None:
         return original(self, reader, pos, rng)
 
     monkeypatch.setattr(StreamingDataset, "_window", spy)
-    n = sum(len(b["y"]) for b in dataset)
+    n = sum(len(b["pos"]) for b in dataset)
     assert n == len(index) and max(windows) == 96 and len(windows) == -(-len(index) // 96)
 
 
@@ -250,3 +251,71 @@ def test_mirror_x_flips_half_of_the_xz_views_only(sim_dir: Path) -> None:
             assert mirrored or np.array_equal(x[0], original[0])
             flipped += mirrored and not np.array_equal(original[0], original[0, :, ::-1])
     assert 0.35 * len(index) < flipped < 0.65 * len(index)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Several tasks at once (a multi-task run)
+
+ALL = tuple(TASKS.values())
+
+
+def test_a_multitask_index_holds_every_task_and_marks_unused_events(odd_file: Path) -> None:
+    index = build_index([odd_file], ALL)
+    assert len(index) == 120 and list(index.targets) == list(TASKS)  # numu-cc uses every event
+    with pytest.raises(ConfigError, match="no single target"):
+        _ = index.target
+    for name, task in TASKS.items():
+        single = build_index([odd_file], task)
+        used = np.isin(index.row, single.row)
+        assert np.array_equal(index.targets[name][used], single.target)
+        unused = index.targets[name][~used]
+        assert np.all(np.isnan(unused)) if task.kind == "regression" else np.all(unused == -1)
+    assert np.isnan(index.targets["energy"][:10]).all()  # code 15, no energy: the regressions skip it
+    assert (index.targets["mode"][:20] == -1).all()  # mode leaves out other and cosmics
+
+
+def test_multitask_batches_carry_a_target_per_task(odd_file: Path) -> None:
+    index = build_index([odd_file], ALL)
+    batch = next(iter(StreamingDataset(index, ALL, batch_size=120, shuffle=False)))
+    assert set(batch["y"]) == set(TASKS) and batch["x"].dtype == torch.uint8
+    energy = batch["y"]["energy"].numpy()
+    assert np.isnan(energy[:10]).all()
+    assert np.allclose(energy, np.log(index.targets["energy"]), equal_nan=True)
+
+
+def test_multitask_preparation_keeps_each_tasks_test_sets_and_balances_per_task(sim_dir: Path) -> None:
+    from nuclass.data import prepare_data
+    from nuclass.labels.selection import EventSelection
+
+    split = {"train": expand_paths([sim_dir])[:2], "val": expand_paths([sim_dir])[2:3],
+             "test": expand_paths([sim_dir])[3:]}
+    common = {"seed": 3, "selection": EventSelection()}
+    multi = prepare_data(split, ALL, balance="weights", **common)
+    assert set(multi.class_weights) == {"numu-cc", "nue-cc", "flavour", "mode"}
+    assert set(multi.target_stats) == {"energy", "y"}
+    for name, task in TASKS.items():
+        single = prepare_data(split, task, balance="weights" if task.is_classification else "none", **common)
+        for test_set in ("natural", "balanced"):  # the same test events as a one-task run's, in order
+            mine = multi.test_sets[name][test_set]
+            theirs = single.test_sets[name][test_set]
+            assert np.array_equal(multi.test.row[mine], single.test.row[theirs]), (name, test_set)
+            assert np.array_equal(multi.test.file_id[mine], single.test.file_id[theirs])
+        if task.is_classification:  # per-task class weights: those of the task's own training events
+            assert multi.class_weights[name] == pytest.approx(single.class_weights[name])
+        else:
+            assert multi.target_stats[name] == pytest.approx(single.target_stats[name])
+    assert len(multi.train) == len(build_index(split["train"], ALL))  # weights: nothing dropped or drawn
+    with pytest.raises(ConfigError, match="undersample' needs one task"):
+        prepare_data(split, ALL, balance="undersample", **common)
+
+
+def test_the_joint_label_sampler_draws_every_label_combination_equally(sim_dir: Path) -> None:
+    from nuclass.data.prepare import joint_sampling_weights
+
+    index = build_index(expand_paths([sim_dir]), ALL)
+    p = joint_sampling_weights(index, ALL)
+    joint = np.stack([index.targets[t.name] for t in ALL if t.is_classification], axis=1)
+    _, combo = np.unique(joint, axis=0, return_inverse=True)
+    per_combo = np.bincount(combo.ravel(), weights=p)
+    assert p.sum() == pytest.approx(1.0)
+    assert per_combo == pytest.approx(np.full(len(per_combo), 1 / len(per_combo)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import h5py
@@ -22,6 +23,8 @@ from nuclass.evaluation.metrics import (
     per_event_loss,
     resolution,
     resolution_error,
+    spread,
+    spread_error,
 )
 from nuclass.evaluation.truth import dependence_summary, quantile_edges
 from nuclass.io import iter_batches, read_truth
@@ -105,6 +108,22 @@ def write_fake_run(run_dir: Path, task_name: str, model: str = "cvn", n: int = 4
     return run_dir
 
 
+def write_fake_multitask_run(run_dir: Path, tasks: list[str], n: int = 400, seed: int = 0) -> Path:
+    """A multi-task run directory: config.yaml naming the tasks, predictions/TASK/{natural,balanced}.npz, and
+    for comparison a one-task run with the same predictions beside it in RUN_DIR.single/TASK."""
+    write_fake_run(run_dir, tasks[0], n=n, seed=seed)
+    for name in ("natural", "balanced"):
+        (run_dir / "predictions" / f"{name}.npz").unlink()
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({"task": ",".join(tasks), "model": "cvn"}))
+    for k, task in enumerate(tasks):
+        single = write_fake_run(run_dir.with_suffix(".single") / task, task, n=n, seed=seed + k)
+        (run_dir / "predictions" / task).mkdir()
+        for name in ("natural", "balanced"):
+            target = run_dir / "predictions" / task / f"{name}.npz"
+            shutil.copyfile(single / "predictions" / f"{name}.npz", target)
+    return run_dir
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Physics metrics against numbers worked out by hand
 
@@ -161,6 +180,15 @@ def test_resolution_bias_and_errors():
     assert resolution([1.2, 2.4], [1.0, 2.0]) == pytest.approx(0.2)
     # events with true = 0 have no relative error and are left out
     assert bias([1.2, 5.0], [1.0, 0.0]) == pytest.approx(0.2)
+    # the spread removes the bias: a pure 20 % overestimate has none; resolution² = spread² + bias²
+    assert spread([1.2, 2.4], [1.0, 2.0]) == pytest.approx(0.0, abs=1e-12)
+    shifted = pred * 1.3  # r = 0.43, 0.17, 0.56, 0.04: mean 0.3, deviations ±0.13, ±0.26
+    assert spread(shifted, true) == pytest.approx(math.sqrt((2 * 0.13**2 + 2 * 0.26**2) / 4))
+    s, b = spread(shifted, true), bias(shifted, true)
+    assert resolution(shifted, true) ** 2 == pytest.approx(s**2 + b**2)
+    # (r − r̄)² = 0.0169, 0.0169, 0.0676, 0.0676: std (ddof=1) 0.029271; S = 0.20555; error = that / (2 S 2)
+    assert spread_error(shifted, true) == pytest.approx(0.0292713 / (2 * 0.205548 * 2), rel=1e-4)
+    assert spread_error(pred, true) == pytest.approx(resolution_error(pred, true))  # no bias: the same
 
 
 def test_per_event_cross_entropy():
@@ -197,25 +225,34 @@ STABLE = {
     "by",
     "dependence",
 }
-EXTRA_CLASSIFICATION = {"class_names", "class_counts", "loss", "questions"}
+EXTRA_CLASSIFICATION = {"class_names", "class_counts", "loss", "questions", "accuracy_err", "accuracy_rule",
+                        "majority_class_accuracy"}
 BY_KEYS = {"nuenergy", "lepenergy", "interaction", "finalstate", "mode"}
 CLASS_GROUP_KEYS = {"n", "accuracy", "accuracy_err", "accuracy_lo", "accuracy_hi", "loss", "loss_err"}
 REGRESSION_KEYS = {
     "n_events",
     "unit",
+    "units",
     "mse",
+    "mse_err",
     "mae",
+    "mae_err",
+    "bias_abs",
+    "bias_abs_err",
     "bias",
     "bias_err",
     "resolution",
     "resolution_err",
+    "resolution_unbiased",
+    "resolution_unbiased_err",
     "n_relative",
     "by_true",
     "by",
     "dependence",
     "questions",
 }
-REG_GROUP_KEYS = {"n", "bias", "bias_err", "resolution", "resolution_err"}
+REG_GROUP_KEYS = {"n", "bias", "bias_err", "resolution", "resolution_err", "resolution_unbiased",
+                  "resolution_unbiased_err"}
 
 
 def _check_groups(by: dict, group_keys: set[str]) -> None:
@@ -234,7 +271,12 @@ def _check_groups(by: dict, group_keys: set[str]) -> None:
 def test_binary_block_has_the_stable_keys():
     arrays = synthetic_set("numu-cc", 1500, seed=1)
     block = metrics_for("numu-cc", arrays["target"], arrays["score"], arrays)
-    assert set(block) == STABLE | EXTRA_CLASSIFICATION | {"efficiency_purity"}
+    assert set(block) == STABLE | EXTRA_CLASSIFICATION | {"efficiency_purity", "accuracy_at_best_cut"}
+    assert block["accuracy_rule"] == "score ≥ 0.5"
+    y, p = arrays["target"], arrays["score"][:, 0]
+    cut = block["efficiency_purity"]["best_cut"]
+    assert block["accuracy_at_best_cut"] == pytest.approx(np.mean((p >= cut) == y))
+    assert block["majority_class_accuracy"] == pytest.approx(max(np.mean(y), 1 - np.mean(y)))
     assert set(block["efficiency_purity"]) == {
         "cut",
         "efficiency",
@@ -280,7 +322,12 @@ def test_regression_block_has_the_stable_keys():
     assert block["bias"] == pytest.approx(0.0, abs=4 * 0.1 / math.sqrt(1500))
     assert block["resolution"] == pytest.approx(0.1, rel=0.08)
     assert block["bias_err"] == pytest.approx(0.1 / math.sqrt(block["n_relative"]), rel=0.1)
-    assert block["unit"] == "GeV"
+    assert block["unit"] == "GeV" and block["units"]["mae"] == "GeV" and block["units"]["mse"] == "GeV²"
+    error = arrays["score"] - arrays["target"]
+    assert block["mae"] == pytest.approx(np.mean(np.abs(error)))
+    assert block["mae_err"] == pytest.approx(np.std(np.abs(error), ddof=1) / math.sqrt(len(error)), rel=1e-4)
+    assert block["bias_abs"] == pytest.approx(np.mean(error)) and block["units"]["bias"] == ""
+    assert block["resolution_unbiased"] <= block["resolution"]
     json.dumps(block, allow_nan=False)
 
 
@@ -453,9 +500,11 @@ def test_evaluate_run_writes_metrics_json_and_plots(tmp_path, task_name):
     result = evaluate_run(run)
     on_disk = json.loads((run / "metrics.json").read_text())
     assert on_disk == result
-    assert set(on_disk) == {"task", "model", "test_sets", "plots"}
+    regression = task_name == "energy"
+    assert set(on_disk) == {"task", "model", "test_sets", "plots"} | ({"notes"} if regression else set())
     assert on_disk["task"] == task_name and on_disk["model"] == "cvn"
-    assert set(on_disk["test_sets"]) == {"natural", "balanced"}
+    # a regression has no classes to balance: no balanced column
+    assert set(on_disk["test_sets"]) == ({"natural"} if regression else {"natural", "balanced"})
     natural = load_predictions(run / "predictions" / "natural.npz", task_name)
     assert on_disk["test_sets"]["natural"]["n_events"] == len(natural["target"])
     expected = (
@@ -468,12 +517,30 @@ def test_evaluate_run_writes_metrics_json_and_plots(tmp_path, task_name):
     paths = [
         on_disk["plots"]["training_curves"],
         *on_disk["plots"]["natural"].values(),
-        *on_disk["plots"]["balanced"].values(),
+        *on_disk["plots"].get("balanced", {}).values(),
     ]
     for rel in paths:
         data = (run / rel).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, rel
     assert not [p for p in (run / "plots").iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_a_multitask_run_gets_each_tasks_metrics_in_the_one_task_layout(tmp_path):
+    """metrics.json of a multi-task run maps each task to exactly what a one-task run with the same
+    predictions gets (so existing readers of a task's block keep working); figures in plots/TASK/."""
+    from nuclass.run_dir import RunDir
+
+    tasks = ["numu-cc", "flavour", "energy"]
+    run = write_fake_multitask_run(tmp_path / "multi", tasks, n=200)
+    result = evaluate_run(run, plots=False)
+    assert set(result) == {"task", "model", "tasks"} and result["task"] == "numu-cc,flavour,energy"
+    for task in tasks:
+        single = evaluate_run(tmp_path / "multi.single" / task, plots=False)
+        assert result["tasks"][task] == single, task
+    assert RunDir(run).read_task_metrics() == result["tasks"]
+    with_plots = evaluate_run(run)
+    assert with_plots["tasks"]["flavour"]["plots"]["natural"]["roc"] == "plots/flavour/natural_roc.png"
+    assert (run / "plots" / "energy" / "natural_predicted_vs_true.png").is_file()
 
 
 def test_bad_run_directories_raise_clear_errors(tmp_path):
@@ -516,7 +583,9 @@ def fake_predict_files(monkeypatch):
             signal = np.isin(events.meta["interaction"], (0, 1, 2, 3))
             yield (
                 events,
-                np.clip(np.where(signal, 0.8, 0.2) + rng.normal(0, 0.25, len(events)), 0, 1)[:, None],
+                {"numu-cc": np.clip(np.where(signal, 0.8, 0.2) + rng.normal(0, 0.25, len(events)), 0, 1)[
+                    :, None
+                ]},
             )
 
     monkeypatch.setattr("nuclass.predict.predict_files", predict_files)
@@ -551,6 +620,8 @@ def test_predict_to_h5(tmp_path, sim_dir, fake_predict_files):
         file_index = f["file_index"][()]
         assert np.array_equal(np.bincount(file_index), [len(t["evt"]) for t in truths])
         assert np.array_equal(f["evt"][()], np.concatenate([t["evt"] for t in truths]))
+        # each event's row in its file (what `nuclass display --event` takes)
+        assert np.array_equal(f["row"][()], np.concatenate([np.arange(len(t["evt"])) for t in truths]))
         assert f["neutrino/interaction"].shape == (n, 1)
         assert np.array_equal(
             f["neutrino/interaction"][:, 0], np.concatenate([t["interaction"] for t in truths])

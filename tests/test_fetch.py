@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -15,75 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import make_events
 from nuclass.cli import app
 from nuclass.errors import ConfigError, FetchError
-from nuclass.io import fetch, read_file, validate_file, write_file
+from nuclass.io import fetch, read_file, validate_file
 from nuclass.io.fetch import DEFAULT_BASE_URL, fetch_files, parse_file_numbers
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """/MODE/neutrinoN.h5, MODE one of ok, short, html, flaky (503 on the first request of each file)."""
-
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        server = self.server
-        mode, _, name = self.path.strip("/").partition("/")
-        with server.lock:
-            server.requests[self.path] += 1
-            first = server.requests[self.path] == 1
-        body = server.files.get(name)
-        if mode == "html":
-            self._send(200, b"<html><body><h1>Service moved</h1></body></html>\n", "text/html")
-        elif body is None:
-            self.send_error(404, "Not Found")
-        elif mode == "ok" or (mode == "flaky" and not first):
-            self._send(200, body)
-        elif mode == "flaky":
-            self.send_error(503, "Service Unavailable")
-        elif mode == "short":  # announce the whole file, send half of it, hang up
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-        else:
-            self.send_error(400, "Bad mode")
-
-    def _send(self, status: int, body: bytes, kind: str = "application/x-hdf5") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A local HTTP server holding neutrino1.h5 and neutrino2.h5 (no neutrino3.h5)."""
-    src = tmp_path_factory.mktemp("served")
-    files = {}
-    for k in (1, 2):
-        path = write_file(src / f"neutrino{k}.h5", make_events(60, seed=k))
-        files[path.name] = path.read_bytes()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.files, httpd.requests, httpd.lock = files, Counter(), threading.Lock()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
-
-
-@pytest.fixture
-def url(server):
-    """Base URL of one mode: url('ok'), url('short') …; counts start from zero in each test."""
-    server.requests.clear()
-    return lambda mode: f"http://127.0.0.1:{server.server_port}/{mode}/"
 
 
 def _requests(server) -> int:
@@ -164,12 +97,38 @@ def test_fetch_downloads_valid_files_and_caches_them(server, url, tmp_path):
     assert _requests(server) == 2  # nothing downloaded again
 
 
-def test_invalid_cached_file_is_downloaded_again(server, url, tmp_path):
-    (tmp_path / "neutrino1.h5").write_bytes(server.files["neutrino1.h5"][:5000])  # an interrupted download
+def test_invalid_local_file_is_reported_and_kept(server, url, tmp_path):
+    """A user's file that fails validation is never deleted: nothing is downloaded, the error says how to
+    go on (issue 14: it used to be deleted before a download that then failed)."""
+    broken = server.files["neutrino1.h5"][:5000]  # say an interrupted manual download
+    (tmp_path / "neutrino1.h5").write_bytes(broken)
+    with pytest.raises(FetchError, match=r"neutrino1\.h5: already there and not a valid NOvA file .*"
+                       r"truncated.*kept as it is.*--replace-invalid"):
+        fetch_files(tmp_path, [1, 2], url("ok"), retry_wait=0)
+    assert _requests(server) == 0
+    assert _listing(tmp_path) == ["neutrino1.h5"]
+    assert (tmp_path / "neutrino1.h5").read_bytes() == broken
+
+
+def test_replace_invalid_sets_the_old_copy_aside_after_a_verified_download(server, url, tmp_path):
+    broken = server.files["neutrino1.h5"][:5000]
+    (tmp_path / "neutrino1.h5").write_bytes(broken)
     (tmp_path / "neutrino2.h5").write_bytes(server.files["neutrino2.h5"])
-    fetch_files(tmp_path, [1, 2], url("ok"), retry_wait=0)
+    fetch_files(tmp_path, [1, 2], url("ok"), retry_wait=0, replace_invalid=True)
     assert dict(server.requests) == {"/ok/neutrino1.h5": 1}
     assert (tmp_path / "neutrino1.h5").read_bytes() == server.files["neutrino1.h5"]
+    assert (tmp_path / "neutrino1.h5.invalid").read_bytes() == broken
+    assert _listing(tmp_path) == ["neutrino1.h5", "neutrino1.h5.invalid", "neutrino2.h5"]
+
+
+@pytest.mark.parametrize("mode", ["short", "html"])
+def test_replace_invalid_keeps_the_old_copy_when_the_download_fails(server, url, tmp_path, mode):
+    broken = b"my own notes, not HDF5\n"
+    (tmp_path / "neutrino1.h5").write_bytes(broken)
+    with pytest.raises(FetchError):
+        fetch_files(tmp_path, [1], url(mode), retries=0, retry_wait=0, replace_invalid=True)
+    assert _listing(tmp_path) == ["neutrino1.h5"]
+    assert (tmp_path / "neutrino1.h5").read_bytes() == broken
 
 
 def test_transient_failure_is_retried(server, url, tmp_path):
@@ -225,10 +184,10 @@ def test_files_before_a_failure_stay(server, url, tmp_path):
 
 
 def test_unreachable_server(tmp_path):
-    with ThreadingHTTPServer(("127.0.0.1", 0), _Handler) as closed:
+    with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as closed:
         port = closed.server_port  # bound, then closed: nothing listens there any more
     with pytest.raises(
-        FetchError, match=r"^neutrino1\.h5: network error \(ConnectionError\) from http://127"
+        FetchError, match=rf"^neutrino1\.h5: connection refused by 127\.0\.0\.1:{port} .* from http://127"
     ):
         fetch_files(tmp_path, [1], f"http://127.0.0.1:{port}", retries=1, retry_wait=0)
     assert _listing(tmp_path) == []

@@ -208,9 +208,11 @@ def test_regression_tasks_select_positive_energy(nuenergy, fraction):
 
 def test_the_truth_groupings_read_truth_that_predictions_keep():
     from nuclass.labels.groups import GROUPINGS, MODE_GROUPS
-    from nuclass.labels.truth import ANALYSIS_TRUTH, REQUIRED_TRUTH
+    from nuclass.labels.truth import ANALYSIS_TRUTH, KEPT_TRUTH, REQUIRED_TRUTH
 
-    assert {g.field for g in GROUPINGS.values()} <= set(ANALYSIS_TRUTH) <= set(REQUIRED_TRUTH)
-    assert list(GROUPINGS) == ["nuenergy", "lepenergy", "interaction", "finalstate", "mode"]  # "by" keys
+    assert {f for g in GROUPINGS.values() for f in g.needs} <= set(KEPT_TRUTH)
+    assert set(ANALYSIS_TRUTH) <= set(REQUIRED_TRUTH) <= set(KEPT_TRUTH)
+    assert list(GROUPINGS) == ["nuenergy", "lepenergy", "interaction", "finalstate", "mode", "location",
+                               "vtxz"]  # "by" keys
     codes = GROUPINGS["mode"].category_codes({"interaction": np.array([0, 5, 13, 14, 15])})
     assert [MODE_GROUPS[c] for c in codes] == ["QE", "RES", "NC", "cosmic & other", "cosmic & other"]

@@ -17,13 +17,17 @@ from nuclass.training import TaskModule, TrainConfig
 torch.set_num_threads(1)  # the test machine is shared: one thread is the fastest there
 
 
-def _batch(task_name: str, n: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sparse raw maps (uint8 charge, what networks take) and targets of the task's kind (standardised
-    values for regression)."""
+def _maps(n: int, seed: int = 0) -> torch.Tensor:
+    """Sparse raw maps (n, 2, 100, 80) uint8: 3 % of the pixels lit with charges 1–255."""
     gen = torch.Generator().manual_seed(seed)
-    x = torch.rand(n, 2, 100, 80, generator=gen)
-    x[x < 0.97] = 0
-    x = (x * 255).to(torch.uint8)
+    lit = torch.rand(n, 2, 100, 80, generator=gen) >= 0.97
+    return torch.where(lit, torch.randint(1, 256, (n, 2, 100, 80), generator=gen), 0).to(torch.uint8)
+
+
+def _batch(task_name: str, n: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sparse raw maps (uint8) and targets of the task's kind (standardised values for regression)."""
+    gen = torch.Generator().manual_seed(seed)
+    x = _maps(n, seed)
     task = TASKS[task_name]
     if task.kind == "regression":
         y = torch.randn(n, generator=gen)
@@ -83,6 +87,88 @@ def test_model_shapes_gradients_and_learning(model: str, task: str) -> None:
 def test_baseline_parameter_counts(model: str, task: str, n_parameters: int) -> None:
     net = create_model(model, task)
     assert sum(p.numel() for p in net.parameters()) == n_parameters
+
+
+def test_multitask_cvn_has_a_head_per_task_and_learns_them_all() -> None:
+    """One trunk, six heads: outputs side by side, each head's loss over the events its task uses only."""
+    names = list(TASKS)
+    torch.manual_seed(0)
+    module = TaskModule(create_model("cvn", names), names, TrainConfig(task="all"))
+    x = _maps(8)
+    y = {name: _batch(name, 8)[1] for name in names}
+    y["mode"][:2] = -1  # events the mode task does not use, and a code-15 event for the regressions
+    y["energy"][0] = y["y"][0] = float("nan")
+    out = module(x)
+    assert out.shape == (8, sum(t.n_outputs for t in TASKS.values())) and torch.isfinite(out).all()
+    parts = module.split_outputs(out)
+    assert {k: v.shape[1] for k, v in parts.items()} == {k: t.n_outputs for k, t in TASKS.items()}
+    with torch.no_grad():
+        losses = module._losses(out, y)
+        assert all(torch.isfinite(v) for v in losses.values())
+        nothing = {**y, "mode": torch.full((8,), -1)}  # a batch without a single mode event: loss 0, no NaN
+        assert float(module._losses(out, nothing)["mode"]) == 0.0
+    optimizer = torch.optim.Adam(module.parameters(), lr=3e-3)
+    with torch.no_grad():
+        before = module._losses(_without_dropout(module)(x), y)
+    module.train()
+    for _ in range(40):
+        optimizer.zero_grad()
+        module._loss(module(x), y).backward()
+        optimizer.step()
+    with torch.no_grad():
+        after = module._losses(_without_dropout(module)(x), y)
+    assert all(after[k] < 0.95 * before[k] for k in names), (before, after)
+    with pytest.raises(ConfigError, match="several tasks need a multi-task model: cvn"):
+        create_model("seed-2ch", names)
+
+
+def test_uncertainty_weights_learn_a_log_variance_per_task() -> None:
+    from nuclass.training.module import UncertaintyWeights
+
+    weights = UncertaintyWeights([TASKS["numu-cc"], TASKS["energy"]])
+    losses = {"numu-cc": torch.tensor(0.5), "energy": torch.tensor(2.0)}
+    assert float(weights(losses).detach()) == pytest.approx(0.5 + 0.5 * 2.0)  # s = 0: c L, c = ½ regression
+    assert weights.weights() == {"numu-cc": 1.0, "energy": 0.5}
+    total = weights(losses)
+    total.backward()
+    # dL/ds = −c exp(−s) L + 1/2: positive for a small loss (its weight falls), negative for a large one
+    assert weights.log_var.grad.tolist() == pytest.approx([-0.5 + 0.5, -1.0 + 0.5])
+
+
+def test_the_network_applies_the_pixel_transform_to_raw_charge() -> None:
+    """TaskNetwork(raw uint8) is the bare net on the transformed maps, as single-task runs before the
+    transform moved into the network were trained and scored: their weights give the same outputs."""
+    from nuclass.data import normalise_maps
+    from nuclass.models.network import PixelTransform, TaskNetwork
+
+    raw = _maps(4)
+    for name in ("div255", "log1p"):
+        assert PixelTransform(name)(raw).numpy() == pytest.approx(normalise_maps(raw.numpy(), name), abs=1e-7)
+        assert PixelTransform(name)(raw.float()).numpy() == pytest.approx(normalise_maps(raw.numpy(), name),
+                                                                          abs=1e-7)
+    for model in list_models():
+        torch.manual_seed(0)
+        network = TaskNetwork(create_model(model, "flavour"), "flavour").eval()
+        old_input = torch.from_numpy(normalise_maps(raw.numpy(), network.recipe.pixel_transform))
+        with torch.no_grad():
+            assert torch.allclose(network(raw), network.net(old_input), atol=1e-5), model
+
+
+@pytest.mark.parametrize("model", list_models())
+def test_single_task_weights_keep_their_state_dict_layout(model: str) -> None:
+    """model.safetensors and checkpoints of one-task runs: the bare net's keys under net., and the three
+    buffers by their plain names (the layout of every run before multi-task networks), loadable as they
+    are."""
+    from nuclass.models.network import TaskNetwork
+
+    bare = create_model(model, "numu-cc")
+    network = TaskNetwork(create_model(model, "numu-cc"), "numu-cc")
+    expected = {f"net.{k}" for k in bare.state_dict()} | {"class_weights", "target_mean", "target_std"}
+    assert set(network.state_dict()) == expected
+    legacy = {f"net.{k}": v for k, v in bare.state_dict().items()}
+    legacy |= {"class_weights": torch.ones(2), "target_mean": torch.tensor(0.0),
+               "target_std": torch.tensor(1.0)}
+    network.load_state_dict(legacy)  # strict: nothing missing, nothing unexpected
 
 
 def test_baseline_feature_shapes_follow_the_seeds() -> None:

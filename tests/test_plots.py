@@ -67,11 +67,13 @@ def test_display_draws_planes_across_cells_up_with_zeros_blank(tmp_path):
 def test_display_title_carries_the_truth():
     classes, energies = event_caption({"interaction": 0, "finalstate": 4, "nuenergy": 2.0, "lepenergy": 1.5})
     assert classes == "kNumuQE (νμ CC, QE) · final state kNumu1tr0sh"
-    assert energies == "Eν = 2.00 GeV · E_lepton = 1.50 GeV · y = 0.75"
+    assert energies == "Eν = 2.00 GeV · E_ℓ = 1.50 GeV · E_ℓ/E_ν = 0.75"  # the seeds' y, named for what it is
+    nc = {"interaction": 13, "finalstate": 32, "nuenergy": 2.0, "lepenergy": 1.5}
+    assert "E_ν,out (NC: outgoing ν) = 1.50 GeV" in event_caption(nc)[1]  # NC's "lepton" is the neutrino
     other = {"interaction": 15, "finalstate": 49, "nuenergy": 0.0, "lepenergy": 0.0}
     classes, energies = event_caption(other)
     assert classes == "kOther (NC & other) · final state kOtherFS"  # code 15 has no mode class
-    assert energies.endswith("y = –")
+    assert energies.endswith("E_ℓ/E_ν = –")
 
 
 def test_event_index_out_of_range_names_file_and_range(sim_file, tmp_path):

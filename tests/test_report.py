@@ -70,6 +70,8 @@ def test_report_holds_every_run_metric_and_the_truth_analysis(report, runs):
         for block in m["test_sets"].values():
             for entry in block["dependence"] + block["questions"]:
                 assert html.escape(entry["sentence"]) in text
+    assert "balanced" not in metrics[2]["test_sets"]  # the energy run: a regression has none
+    assert "mean absolute error (GeV)" in text and "mean squared error (GeV²)" in text
     for key in (
         "balanced_accuracy",
         "cohen_kappa",
@@ -93,11 +95,27 @@ def test_comparison_table_highlights_the_best_run_of_each_task(report, runs):
     text = report.read_text(encoding="utf-8")
     metrics = [json.loads((r / "metrics.json").read_text()) for r in runs[:2]]
     for test_set in ("natural", "balanced"):
-        for key in ("accuracy", "balanced_accuracy", "roc_auc"):
+        for key in ("accuracy", "accuracy_at_best_cut", "balanced_accuracy", "roc_auc"):
             best = max(m["test_sets"][test_set][key] for m in metrics)
             assert f'<td class="best">{best:.4g}</td>' in text, (test_set, key)
-    # 3 metrics × 2 test sets for numu-cc; the lone energy run has nothing to be compared with
-    assert text.count('class="best"') == 6
+    # 4 metrics × 2 test sets for numu-cc; the lone energy run has nothing to be compared with
+    assert text.count('class="best"') == 8
+
+
+def test_report_of_a_multitask_run_shows_every_task(tmp_path):
+    from test_evaluation import write_fake_multitask_run
+
+    run = write_fake_multitask_run(tmp_path / "multi", ["numu-cc", "mode", "y"], n=300)
+    evaluate_run(run)
+    out = write_report([run], tmp_path / "report.html")
+    text = out.read_text(encoding="utf-8")
+    assert "multi: 3 tasks with one multi-task cvn" in text
+    for task in ("numu-cc", "mode", "y"):
+        assert f'id="run-1-{task}"' in text and f"multi [{task}]" in text  # a section and a summary row
+    # the output fixes: cuts stated, E_ℓ/E_ν named, no balanced column for the regression
+    assert "accuracy_at_best_cut" in text and "calling every event the commonest class" in text
+    assert "E_ℓ/E_ν" in text and "the inelasticity is 1 − E_ℓ/E_ν" in text
+    assert "spread: std of (predicted − true)/true, the bias removed" in text
 
 
 def test_report_of_a_missing_run_is_a_clear_error(tmp_path):

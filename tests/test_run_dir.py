@@ -62,3 +62,16 @@ def test_a_run_directory_of_the_previous_release_evaluates_and_reports(tmp_path:
     assert result.exit_code == 0, result.output
     assert (run / "metrics.json").is_file() and (run / "plots" / "natural_roc.png").is_file()
     assert "run: numu-cc with seed-2ch" in out.read_text()
+
+
+def test_a_multitask_run_keeps_each_tasks_predictions_in_a_folder(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    run.write_config({"task": "numu-cc"})
+    assert not run.is_multitask() and run.prediction_files() == RunDir.PREDICTION_FILES
+    run.write_config({"task": "energy,numu-cc"})
+    assert run.task_names() == ("numu-cc", "energy") and run.is_multitask()
+    assert run.prediction_files() == tuple(f"predictions/{t}/{s}.npz" for t in ("numu-cc", "energy")
+                                           for s in ("natural", "balanced"))
+    assert run.task_plots("energy") == run.plots / "energy"
+    assert not RunDir(tmp_path / "missing").is_multitask()

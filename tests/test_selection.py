@@ -233,3 +233,22 @@ def test_vertex_fields_and_the_contained_flag() -> None:
     assert fields_of(parse("contained")) == {"vtxx", "vtxy", "vtxz"}
     with pytest.raises(ConfigError, match="field 'vtxz' needs a comparison"):
         parse("vtxz")
+
+
+def test_a_misspelt_field_is_offered_the_field_first_and_no_enum_names() -> None:
+    """Issue 14: 'nuenergyy' was offered kNueOther, kNueQE …, in an order that changed between runs."""
+    with pytest.raises(ConfigError) as info:
+        parse("nuenergyy > 3")
+    message = str(info.value)
+    assert "did you mean nuenergy? valid fields: nuenergy, " in message
+    assert "kNue" not in message
+    with pytest.raises(ConfigError, match=r"names: kNumuQE, "):
+        parse("kNumuqe")  # a kCamelCase word gets the closest names
+
+
+def test_closest_names_do_not_depend_on_the_order_given() -> None:
+    from nuclass.errors import closest
+
+    names = ["vtxy", "vtxx", "vtxz", "evt", "run"]
+    assert closest("vtx", names) == closest("vtx", names[::-1]) == ["vtxx", "vtxy", "vtxz", "evt", "run"]
+    assert closest("anything", []) == []

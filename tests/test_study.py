@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -29,7 +30,7 @@ SEED000_VARIANTS = [
 
 
 def test_builtin_studies_load_and_plan() -> None:
-    assert list_studies() == ["balance", "learning-curve", "seed000-task2"]
+    assert list_studies() == ["balance", "learning-curve", "seed000-task2", "systematics-reverse"]
     seed = load_study("seed000-task2")
     plan = plan_variants(seed, n_train_files=8)
     assert [v.name for v in plan] == SEED000_VARIANTS
@@ -68,6 +69,9 @@ def test_builtin_studies_load_and_plan() -> None:
         ({"variants": {"a": {"task": "flavour", "signal": "kNumuQE"}}}, r"need a binary task"),
         ({"variants": {"a": {}}, "baseline": "b"}, r"baseline 'b' is not a variant"),
         ({"variants": {"a": {}}, "learning_curve": {}}, r"either 'variants'"),
+        ({"variants": {"a": {"simulation": "energy-scael"}}}, r"variant a: simulation: unknown variation"),
+        ({"variants": {"a": {"simulation": "rock-share-up"}}}, r"one variation that changes the simulation"),
+        ({"variants": {"a": {"simulation": {"scale": {"pe_per_mev": 0}}}}}, r"pe_per_mev must be > 0"),
     ],
 )
 def test_bad_study_files_fail_before_training(tmp_path: Path, body: dict, message: str) -> None:
@@ -211,3 +215,31 @@ def test_tiny_study_end_to_end(sim_dir: Path, tmp_path: Path) -> None:
     page = report.read_text()
     assert "<h2>Studies</h2>" in page and "Retraining on QE and DIS above 2 GeV gives accuracy" in page
     assert page.count("data:image/png;base64") == 4
+
+
+def test_a_variant_trained_on_a_varied_simulation_is_tested_on_the_nominal_files(tmp_path: Path) -> None:
+    """The reverse question of systematics: the variant's training data is the given data simulated again
+    with the variation (same seed, same files), its common test set the given data's test files."""
+    from nuclass.sim import read_manifest, simulate_files
+    from nuclass.study import run_study
+
+    data = tmp_path / "data"
+    simulate_files(data, 3, 200, seed=3, workers=1)
+    reverse = load_study("systematics-reverse")
+    assert {v.name: v.simulation and v.simulation.name for v in reverse.variants} == {
+        "nominal": None,
+        "energy-scale-up": "energy-scale-up",
+        "pileup-double": "pileup-double",
+    }
+    spec = dataclasses.replace(reverse, variants=reverse.variants[:2], questions=reverse.questions[:1])
+    out = tmp_path / "study"
+    study = run_study(spec, [str(data)], out, model="seed-multiview", repeats=1, config="tiny")
+    nominal, varied = study["variants"]
+    assert varied["simulation"]["name"] == "energy-scale-up" and nominal["simulation"] is None
+    manifest = read_manifest(out / "data" / "energy-scale-up")
+    assert manifest["config"]["energy_scale"] == pytest.approx(1.05) and manifest["seed"] == 3
+    split = json.loads((out / varied["runs"][0] / "split.json").read_text())
+    assert all(Path(p).parent == out / "data" / "energy-scale-up" for p in split["train"] + split["test"])
+    # the common test set: the nominal files of the same test split, as many events as the nominal run's
+    assert varied["common_test"]["n_events"] == nominal["common_test"]["n_events"] == 200
+    assert study["answers"][0]["question"].startswith("Does training with a 5 % higher energy scale")

@@ -45,11 +45,10 @@ def _rows(path: Path) -> list[dict[str, str]]:
 @pytest.mark.parametrize("task_name", list(TASKS))
 def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp_path: Path) -> None:
     task = TASKS[task_name]
+    cap = 300 if task_name == "nue-cc" else 100  # νe CC are 1 %: the first 100 events of a file may hold none
     run = tmp_path / "run"
-    # νe CC is rare: the first 100 events of some fixture files hold none, so nue-cc reads them all
-    smoke = {**SMOKE, "max_events_per_file": None} if task_name == "nue-cc" else SMOKE
     config = load_config("tiny", task=task_name, model=MODEL_FOR_TASK[task_name], data=[str(sim_dir)],
-                         out=str(run), **smoke)
+                         out=str(run), **{**SMOKE, "max_events_per_file": cap})
     summary = train(config)
 
     for name in ("config.yaml", "split.json", "metrics.csv", "versions.json", "model.json",
@@ -82,7 +81,7 @@ def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp
     natural = np.load(run / "predictions" / "natural.npz")
     truth = read_truth(split["test"][0])
     mask, target = task.labels(truth)
-    n = min(smoke["max_events_per_file"] or len(mask), int(mask.sum()))
+    n = min(cap, int(mask.sum()))
     assert natural["target"] == pytest.approx(target[:n])
     assert np.array_equal(natural["row"], np.flatnonzero(mask)[:n])
     for field in ("interaction", "finalstate", "nuenergy", "lepenergy", "evt", "file_index"):
@@ -106,7 +105,7 @@ def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp
         assert np.array_equal(balanced["row"], natural["row"])
 
     # the saved weights (safetensors) give the same scores when streaming the test file again
-    streamed = np.concatenate([s for _, s in predict_files(run, split["test"], batch_size=64)])
+    streamed = np.concatenate([s[task_name] for _, s in predict_files(run, split["test"], batch_size=64)])
     assert streamed[natural["row"]] == pytest.approx(score, abs=1e-5)
 
 
@@ -324,3 +323,70 @@ def test_the_progress_bar_redraws_at_most_every_half_second_and_at_an_epochs_end
     assert bar._due(0, 100)  # the first batch draws
     assert not any(bar._due(k, 100) for k in range(1, 99))  # then not within the minute
     assert bar._due(99, 100)  # the epoch's last batch always draws
+
+
+@pytest.mark.slow
+def test_multitask_training_writes_every_heads_predictions(sim_dir: Path, tmp_path: Path) -> None:
+    """--task all: one network, six heads; each task's test predictions in its own folder, in the one-task
+    layout, over the events that task uses; the saved weights give them again."""
+    from safetensors.torch import load_file
+
+    run = tmp_path / "run"
+    smoke = {**SMOKE, "max_events_per_file": None}  # all 300 events of a file: a few νe CC among them
+    summary = train(load_config("tiny", task="all", data=[str(sim_dir)], out=str(run), **smoke))
+    assert summary["task"] == "all" and summary["tasks"] == list(TASKS)
+    info = json.loads((run / "model.json").read_text())
+    assert info["tasks"] == list(TASKS)
+    assert info["heads"]["mode"]["class_names"] == list(TASKS["mode"].class_names)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["balance"] == "weights" and config["loss_weighting"] == "fixed"  # the multi-task defaults
+    header = _rows(run / "metrics.csv")[0]
+    assert {"val_loss", "val_loss_energy", "val_acc_mode", "val_mae_y"} <= set(header)
+    split = json.loads((run / "split.json").read_text())
+    truth = read_truth(split["test"][0])
+    streamed = {name: [] for name in TASKS}
+    for _, scores in predict_files(run, split["test"], batch_size=64):
+        for name, s in scores.items():
+            streamed[name].append(s)
+    for name, task in TASKS.items():
+        natural = np.load(run / "predictions" / name / "natural.npz")
+        mask, target = task.labels(truth)
+        used = np.flatnonzero(mask)
+        rows = natural["row"]
+        assert set(rows) <= set(used) and len(rows) > 0, name
+        assert natural["target"] == pytest.approx(target[np.searchsorted(used, rows)])
+        assert np.concatenate(streamed[name])[rows] == pytest.approx(natural["score"], abs=1e-5)
+        assert (run / "predictions" / name / "balanced.npz").is_file()
+    assert not (run / "predictions" / "natural.npz").exists()
+    stds = {k for k in load_file(str(run / "model.safetensors")) if "target_std" in k}
+    assert stds == {f"target_std_{name}" for name in TASKS}  # per-task buffers, by task name
+
+
+@pytest.mark.slow
+def test_learned_task_weights_train_and_stay_out_of_the_weights(sim_dir: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    run = tmp_path / "run"
+    train(load_config("tiny", task="numu-cc,energy", data=[str(sim_dir)], out=str(run),
+                      loss_weighting="uncertainty", balance="sampler", **SMOKE))
+    info = json.loads((run / "model.json").read_text())
+    assert set(info["learned_task_weights"]) == {"numu-cc", "energy"}
+    assert not [k for k in load_file(str(run / "model.safetensors")) if k.startswith("loss_weighting")]
+    network, tasks, _ = load_model(run)
+    assert [t.name for t in tasks] == ["numu-cc", "energy"]
+
+
+def test_multitask_choices_are_checked(sim_dir: Path, tmp_path: Path) -> None:
+    base = load_config("tiny", task="all", data=[str(sim_dir)], out=str(tmp_path / "r"), threads=1)
+    with pytest.raises(ConfigError, match="several tasks need a multi-task model"):
+        train(base.replace(model="seed-2ch"))
+    with pytest.raises(ConfigError, match="undersample' needs one task"):
+        train(base.replace(balance="undersample"))
+    with pytest.raises(ConfigError, match="need one binary task"):
+        train(base.replace(signal="kNumuQE"))
+    with pytest.raises(ConfigError, match="valid: fixed, uncertainty"):
+        train(base.replace(loss_weighting="learned"))
+    with pytest.raises(ConfigError, match="task_weights"):
+        train(base.replace(task_weights={"tau": 1.0}))
+    with pytest.raises(ConfigError, match="unknown task 'tau'"):
+        train(base.replace(task="numu-cc,tau"))

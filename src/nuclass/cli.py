@@ -1,45 +1,34 @@
-"""The `nuclass` command line: a thin typer layer over the library; bad input → one line on stderr, exit 2."""
+"""The `nuclass` command line: a thin typer layer over the library; bad input → one line on stderr, exit 2
+(the frame that turns every failure into its line and exit code: command.py)."""
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nuclass.errors import Interrupted, NuclassError
+from nuclass.command import DEBUG_HELP, CommandLine, command, set_debug
+from nuclass.errors import NuclassError
 
 app = typer.Typer(
+    cls=CommandLine,
     help="Classify neutrino interactions in NOvA-style detector images, and measure how well it works.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+_command = command(app)
 
 PathsArg = Annotated[list[Path], typer.Argument(help="HDF5 files or directories of them.")]
 
 
-def _command(func):
-    """Register `func` as a command; NuclassError becomes one line on stderr and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except NuclassError as exc:
-            print(f"nuclass {func.__name__}: error: {exc}", file=sys.stderr)
-            raise typer.Exit(2) from None
-        except Interrupted as exc:
-            print(f"nuclass {func.__name__}: {exc}", file=sys.stderr)
-            raise typer.Exit(130) from None
-        except KeyboardInterrupt:
-            print(f"nuclass {func.__name__}: interrupted", file=sys.stderr)
-            raise typer.Exit(130) from None
-
-    return app.command(name=func.__name__.rstrip("_"))(wrapper)
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", envvar="NUCLASS_DEBUG", help=DEBUG_HELP)] = False,
+) -> None:
+    set_debug(debug)
 
 
 @_command
@@ -47,14 +36,20 @@ def fetch(
     out_dir: Annotated[Path, typer.Argument(help="Cache directory for the files.")],
     files: Annotated[str, typer.Option(help="File numbers: '1-25', '3', '1-5,9'.")] = "1-25",
     base_url: Annotated[str | None, typer.Option(help="Base URL (default: the UCL teaching server).")] = None,
+    replace_invalid: Annotated[
+        bool,
+        typer.Option("--replace-invalid", help="Download files whose copy in OUT_DIR is not valid, keeping "
+                     "each old copy as NAME.invalid (without this flag such files are reported and kept)."),
+    ] = False,
 ):
-    """Download neutrino{N}.h5 files into OUT_DIR: cached, retried, verified, never partial."""
+    """Download neutrino{N}.h5 files into OUT_DIR: cached, retried, verified, never partial; yours kept."""
     from nuclass.console import download_progress
     from nuclass.io.fetch import DEFAULT_BASE_URL, fetch_files, parse_file_numbers
 
+    numbers = parse_file_numbers(files)
     with download_progress() as progress:
-        numbers = parse_file_numbers(files)
-        paths = fetch_files(out_dir, numbers, base_url or DEFAULT_BASE_URL, progress=progress)
+        paths = fetch_files(out_dir, numbers, base_url or DEFAULT_BASE_URL, progress=progress,
+                            replace_invalid=replace_invalid)
     print(f"{len(paths)} files ready in {out_dir}")
 
 
@@ -88,10 +83,12 @@ def inspect(
 ):
     """Validate files and summarise them: events, composition, energies."""
     from nuclass.console import file_progress, render_summary
+    from nuclass.data.sources import data_sources
     from nuclass.io.summary import summarise
 
     with file_progress() as progress:
         summary = summarise(paths, progress=progress)
+    summary["sources"] = data_sources(f["path"] for f in summary["files"])
     if as_json:
         print(json.dumps(summary, indent=1))
     else:
@@ -105,8 +102,10 @@ def display(
     out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("event.png"),
 ):
     """Draw both views of one event with its truth."""
+    from nuclass.atomic import check_output_file
     from nuclass.plots import display_event
 
+    check_output_file(out, "a PNG file")
     display_event(file, event, out)
     print(out)
 
@@ -118,13 +117,13 @@ def _choices(name: str, values) -> type:
     return enum.Enum(name, {v: v for v in values})
 
 
+from nuclass.cli_systematics import systematics as systematics_command  # noqa: E402
 from nuclass.data.balance import BALANCE_METHODS  # noqa: E402  (the light parts: no torch)
 from nuclass.labels import TASKS  # noqa: E402
 from nuclass.models import list_models  # noqa: E402
 from nuclass.study.spec import DEFAULT_BUDGET_MINUTES, DEFAULT_REPEATS, list_studies  # noqa: E402
 from nuclass.training.config import DEFAULTS, GPU_PRECISIONS, PRECISIONS  # noqa: E402
 
-TaskChoice = _choices("TaskChoice", TASKS)
 ModelChoice = _choices("ModelChoice", list_models())
 BalanceChoice = _choices("BalanceChoice", BALANCE_METHODS)
 NOT_CONFIG_KEYS = ("config",)  # options of `train` that are not TrainConfig keys
@@ -145,8 +144,10 @@ def _config_options(options: dict) -> dict:
 @_command
 def train(
     task: Annotated[
-        TaskChoice | None,
-        typer.Option(help="Task (see DESIGN §2); required unless --resume or --config sets it."),
+        str | None,
+        typer.Option(help=f"One of {', '.join(TASKS)} (binary: numu-cc, nue-cc; classes: flavour, mode; "
+                     "regression: energy, y); 'all' or a comma list (numu-cc,energy) trains one multi-task "
+                     "cvn. Required unless --resume or --config sets it."),
     ] = None,
     data: Annotated[
         list[Path] | None, typer.Option(help="HDF5 file, directory or glob; repeat for more. Split by file.")
@@ -168,7 +169,8 @@ def train(
     ] = None,
     balance: Annotated[
         BalanceChoice | None,
-        typer.Option(help="Class balance (default: the model's recipe; none for regression)."),
+        typer.Option(help="Class balance (default: the model's recipe; several tasks: weights, per task; "
+                     "none for regression)."),
     ] = None,
     seed: Annotated[
         int | None,
@@ -214,7 +216,8 @@ def train(
         typer.Option(help="Truth expression all events must pass: 'interaction in (kNumuQE, kNumuDIS)'."),
     ] = None,
 ):
-    """Train a network on one task; the split by file is seeded and saved in the run directory.
+    """Train a network on one task, or one multi-task network on several (--task all); the split by file
+    is seeded and saved in the run directory.
 
     Selections are expressions over truth fields (nuenergy, lepenergy, y, interaction, finalstate, …) and
     Interaction/FinalState names, with < <= > >= == !=, in (…), and, or, not; they only filter events.
@@ -239,10 +242,13 @@ def train(
     summary = run_training(cfg)
     if "run_dir" in summary:
         n = summary["n_events"]
+        balanced = n["test_balanced"]
+        if balanced is None:  # several tasks: each its own test events
+            balanced = ", ".join(f"{t} {c['natural']}/{c['balanced']}" for t, c in n["test_by_task"].items())
         print(
             f"{summary['model']} on {summary['task']}: {summary['epochs_run']} epochs, best val loss "
             f"{summary['best_val_loss']:.4g}; events train {n['train']}, val {n['val']}, "
-            f"test {n['test_natural']} (balanced {n['test_balanced']}); run in {summary['run_dir']}"
+            f"test {n['test_natural']} (balanced {balanced}); run in {summary['run_dir']}"
         )
         if summary["selection"]:
             print("selection: " + "; ".join(f"{k} {v}" for k, v in summary["selection"].items()))
@@ -308,75 +314,47 @@ def study(
     print((out or Path(spec.name)) / "study.json")
 
 
-@_command
-def evaluate(
-    run_dir: Annotated[Path, typer.Argument(help="A training run directory (nuclass train --out).")],
-    data: Annotated[
-        list[Path] | None,
-        typer.Option(help="Evaluate on these HDF5 files or directories instead of the run's test files."),
-    ] = None,
-):
-    """Metrics and plots of a trained run on its natural and balanced test sets → RUN_DIR/metrics.json."""
-    from rich.console import Console
+# the commands that use a trained network live in nuclass.cli_models
+from nuclass.cli_models import evaluate, export, predict  # noqa: E402
 
-    from nuclass.console import metrics_table
-    from nuclass.evaluation import evaluate_run
-    from nuclass.run_dir import RunDir
-
-    run = RunDir(run_dir)
-    run.require(*(RunDir.MODEL_FILES if data else RunDir.PREDICTION_FILES))
-    console = Console()
-    with console.status(f"evaluating {run_dir}"):
-        metrics = evaluate_run(run_dir, data or None)
-    console.print(metrics_table(metrics, f"{metrics['model']} on {metrics['task']} (± binomial error)"))
-    print(run.file(RunDir.METRICS))
-
-
-@_command
-def predict(
-    run_dir: Annotated[Path, typer.Argument(help="A training run directory (nuclass train --out).")],
-    paths: PathsArg,
-    out: Annotated[Path, typer.Option(help="HDF5 file of per-event scores.")] = Path("predictions.h5"),
-):
-    """Per-event scores (class probabilities or the regressed value) of a run's model on new files."""
-    from rich.console import Console
-
-    from nuclass.predict import predict_to_h5
-    from nuclass.run_dir import RunDir
-
-    RunDir(run_dir).require(*RunDir.MODEL_FILES)
-    with Console(stderr=True).status(f"scoring {len(paths)} path(s) with {run_dir}"):
-        written = predict_to_h5(run_dir, paths, out)
-    print(written)
+for _func in (evaluate, predict, export):
+    _command(_func)
 
 
 @_command
 def report(
     run_dirs: Annotated[
         list[Path],
-        typer.Argument(help="Training run directories and/or study directories (nuclass study --out)."),
+        typer.Argument(help="Training run directories, study directories (nuclass study --out) and/or "
+                       "systematics directories (nuclass systematics --out)."),
     ],
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
 ):
-    """One self-contained HTML report of runs (one, or several side by side) and studies, figures embedded;
-    runs not evaluated yet are evaluated first."""
+    """One self-contained HTML report of runs (one, or several side by side), studies and systematics, figures
+    embedded; runs not evaluated yet are evaluated first."""
     from rich.console import Console
 
+    from nuclass.atomic import check_output_file
     from nuclass.evaluation import evaluate_run
     from nuclass.report import write_report
-    from nuclass.run_dir import RunDir, StudyDir
+    from nuclass.run_dir import RunDir, StudyDir, SystematicsDir
 
+    check_output_file(out, "an HTML file")
     studies = [d for d in run_dirs if StudyDir(d).study_file.is_file()]
-    runs = [RunDir(d) for d in run_dirs if d not in studies]
+    systematics = [d for d in run_dirs if SystematicsDir(d).result_file.is_file()]
+    runs = [RunDir(d) for d in run_dirs if d not in studies and d not in systematics]
     unevaluated = [r for r in runs if not r.file(RunDir.METRICS).is_file()]
     for run in runs:
-        run.require(*(RunDir.PREDICTION_FILES if run in unevaluated else ()))
+        run.require(*(run.prediction_files() if run in unevaluated else ()))
     status = f"writing the report of {len(runs)} run(s) and {len(studies)} study(ies)"
     with Console(stderr=True).status(status):
         for run in unevaluated:
             evaluate_run(run.path)
-        written = write_report([r.path for r in runs], out, studies=studies)
+        written = write_report([r.path for r in runs], out, studies=studies, systematics=systematics)
     print(written)
+
+
+_command(systematics_command)  # nuclass systematics: in cli_systematics.py
 
 
 @_command

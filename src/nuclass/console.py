@@ -98,17 +98,49 @@ def headline_cell(block: Mapping[str, Any], key: str) -> str:
     return format_value(value, err) if err else f"{value:.3f}"
 
 
-def metrics_table(metrics: Mapping[str, Any], title: str):
-    """A rich table of a metrics.json's headline figures: one column per test set."""
+def _metric_rows(task_name: str, block: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(row label, cell) of a test set's headline figures, each stating its cut or its unit."""
+    task = get_task(task_name)
+    if not task.is_classification:
+        units = block.get("units", {})
+        rows = [("resolution: RMS of (pred − true)/true", "resolution"),
+                ("spread of (pred − true)/true after removing the bias", "resolution_unbiased"),
+                ("relative bias: mean (pred − true)/true", "bias")]
+        rows += [(f"{words}{f' ({units[k]})' if units.get(k) else ''}", k)
+                 for words, k in (("MAE", "mae"), ("MSE", "mse"), ("mean error pred − true", "bias_abs"))]
+        return [(label, headline_cell(block, key)) for label, key in rows]
+    rule = block.get("accuracy_rule", "score ≥ 0.5" if task.kind == "binary" else "most probable class")
+    rows = [(f"accuracy ({rule})", headline_cell(block, "accuracy"))]
+    ep = block.get("efficiency_purity")
+    if ep and ep.get("best_cut") is not None:
+        cut = f"cut {ep['best_cut']:.2f}"
+        at_cut = _fmt(block.get("accuracy_at_best_cut"), 3)
+        rows += [("accuracy at the best efficiency × purity cut", f"{at_cut} ({cut})"),
+                 ("efficiency / purity at that cut",
+                  f"{_fmt(ep['best_efficiency'], 3)} / {_fmt(ep['best_purity'], 3)} ({cut})")]
+    rows.append(("accuracy of calling every event the commonest class",
+                 _fmt(block.get("majority_class_accuracy"), 3)))
+    rows += [(k.replace("_", " ").replace("roc auc", "ROC AUC"), headline_cell(block, k))
+             for k in ("balanced_accuracy", "roc_auc")]
+    return rows
+
+
+def metrics_table(metrics: Mapping[str, Any], title: str | None = None):
+    """A rich table of a (one-task) metrics.json block's headline figures: one column per test set."""
     from rich.table import Table
 
     sets = metrics["test_sets"]
+    task = get_task(metrics["task"])
+    errors = "± binomial error" if task.is_classification else "± standard error"
+    quantity = f", {task.quantity} ({task.quantity_note})" if task.quantity_note else ""
+    title = title or f"{metrics.get('model')} on {task.name}{quantity} ({errors})"
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for name in sets:
         table.add_column(f"{name} ({sets[name]['n_events']:,} events)", justify="right")
-    for key in get_task(metrics["task"]).metrics.headline:
-        table.add_row(key.replace("_", " "), *(headline_cell(block, key) for block in sets.values()))
+    columns = [_metric_rows(task.name, block) for block in sets.values()]
+    for i, (label, _) in enumerate(columns[0]):
+        table.add_row(label, *(rows[i][1] for rows in columns))
     return table
 
 
@@ -160,6 +192,13 @@ def render_summary(summary: Mapping[str, Any], console=None) -> None:
             " / ".join(_fmt(lit[v] and lit[v]["q50"], 0) for v in VIEWS),
         )
     console.print(files)
+    for source in summary.get("sources", ()):
+        if sim := source["simulation"]:
+            console.print(
+                f"{source['folder']}: simulated by nuclass {sim.get('nuclass_version', '?')}, seed "
+                f"{sim.get('seed', '?')}, {sim.get('files', '?')} files × {sim.get('events_per_file', '?')} "
+                f"events (simulation.json)", highlight=False, soft_wrap=True,
+            )
 
     states = total["finalstate"]
     top_states = dict(sorted(states.items(), key=lambda item: -item[1]["count"])[:10])
@@ -182,7 +221,9 @@ def render_summary(summary: Mapping[str, Any], console=None) -> None:
     headers = ["min", *(f"{round(100 * q)} %" for q in QUANTILES), "max", "mean"]
     for header in headers:
         table.add_column("median" if header == "50 %" else header, justify="right")
-    for key, label in (("nuenergy", "Eν (GeV)"), ("lepenergy", "E_ℓ (GeV)"), ("y", "y = E_ℓ/Eν")):
+    labels = (("nuenergy", "Eν (GeV)"), ("lepenergy", "E_ℓ (GeV; NC: outgoing ν)"),
+              ("y", "E_ℓ/Eν (the seeds' y; inelasticity 1 − E_ℓ/Eν)"))
+    for key, label in labels:
         stats = energy[key]
         table.add_row(label, *(_fmt(stats and stats[k], 3 if key == "y" else 2) for k in stat_keys))
     console.print(table)

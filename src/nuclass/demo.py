@@ -32,9 +32,11 @@ def _comparison(results: Sequence[tuple[dict[str, Any], dict[str, Any]]]):
 
     from nuclass.console import headline_cell
 
-    table = Table(title="test sets: balanced (equal classes) and natural", title_justify="left")
+    table = Table(title="test sets: balanced (equal classes) and natural; accuracy at score ≥ 0.5 unless "
+                  "said", title_justify="left")
     table.add_column("model", no_wrap=True)
-    for name in ("parameters", "accuracy\nbalanced", "accuracy\nnatural", "ROC AUC\nnatural"):
+    for name in ("parameters", "accuracy\nbalanced", "accuracy\nnatural", "natural at\nbest cut",
+                 "natural: all\ncommonest", "ROC AUC\nnatural"):
         table.add_column(name, justify="right", no_wrap=True)
     for summary, metrics in results:
         balanced, natural = metrics["test_sets"]["balanced"], metrics["test_sets"]["natural"]
@@ -43,6 +45,8 @@ def _comparison(results: Sequence[tuple[dict[str, Any], dict[str, Any]]]):
             f"{summary['n_parameters']:,}",
             headline_cell(balanced, "accuracy"),
             headline_cell(natural, "accuracy"),
+            headline_cell(natural, "accuracy_at_best_cut"),
+            headline_cell(natural, "majority_class_accuracy"),
             headline_cell(natural, "roc_auc"),
         )
     return table
@@ -79,6 +83,8 @@ def run_demo(
         raise ConfigError(f"the demo splits by file into train, val and test: needs ≥ 3 files, got {files}")
     console = Console()
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: expected a directory for the demo's outputs, got a file")
     started = time.monotonic()
     budget = f"{max_minutes:g} min" if max_minutes else "no time limit"
     # every config is built (and checked) before minutes of simulation; the data are the files simulated

@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["NuclassError", "FormatError", "FetchError", "ConfigError", "Interrupted"]
+__all__ = [
+    "NuclassError",
+    "FormatError",
+    "FetchError",
+    "ConfigError",
+    "ManyErrors",
+    "Interrupted",
+    "closest",
+    "similarity",
+    "CLOSE",
+]
+
+
+CLOSE = 0.6  # similarity from which a name is offered as "did you mean" (difflib's usual cutoff)
+
+
+def similarity(word: str, choice: str) -> float:
+    """0 (nothing in common) … 1 (equal, ignoring case)."""
+    return difflib.SequenceMatcher(None, word.lower(), choice.lower()).ratio()
+
+
+def closest(word: str, choices: Iterable[str], n: int | None = None) -> list[str]:
+    """The `n` (default: all) choices most like `word`, closest first (ties in alphabetical order, so the
+    answer never depends on the order `choices` come in)."""
+    ratio = {c: similarity(word, c) for c in choices}
+    return sorted(ratio, key=lambda c: (-ratio[c], c))[:n]
 
 
 class NuclassError(Exception):
@@ -27,9 +52,8 @@ class FormatError(NuclassError):
     @classmethod
     def missing(cls, path: str | Path, field: str, present: Iterable[str]) -> FormatError:
         """A missing field, listing the fields the file does have, closest first."""
-        present = list(present)
-        ordered = difflib.get_close_matches(field, present, n=len(present), cutoff=0.0)
-        return cls(path, field, "this field", "missing (present: " + ", ".join(ordered or ["none"]) + ")")
+        ordered = closest(field, present)
+        return cls(path, field, "this field", "missing (present: " + (", ".join(ordered) or "none") + ")")
 
 
 class FetchError(NuclassError):
@@ -38,6 +62,15 @@ class FetchError(NuclassError):
 
 class ConfigError(NuclassError):
     """A bad option, configuration key or selection expression."""
+
+
+class ManyErrors(NuclassError):
+    """Several independent bad inputs found in one go (say three bad files given to `inspect`): one line
+    each, so that the user fixes them all at once."""
+
+    def __init__(self, errors: Sequence[NuclassError]):
+        self.errors = list(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
 
 
 class Interrupted(Exception):

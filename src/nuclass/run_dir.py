@@ -1,5 +1,6 @@
-"""The directories that join train → evaluate → report → study: a training run's and a study's, with every
-file name, its reader and its writer (files written atomically; readers name the file on bad content)."""
+"""The directories that join train → evaluate → report → study: a training run's, a study's and a systematics
+run's, with every file name, its reader and its writer (files written atomically; readers name the file on
+bad content)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ import numpy as np
 
 from nuclass.atomic import atomic_path, write_json
 from nuclass.errors import FormatError, NuclassError
-from nuclass.labels import Task, get_task
+from nuclass.labels import Task, get_task, parse_tasks
 from nuclass.labels.truth import ANALYSIS_TRUTH, VERTEX_TRUTH
 
-__all__ = ["RunDir", "StudyDir", "TEST_SETS", "load_predictions"]
+__all__ = ["RunDir", "StudyDir", "SystematicsDir", "TEST_SETS", "load_predictions"]
 
 TEST_SETS = ("natural", "balanced")  # the test sets of every run: the files' own composition, and balanced
 
@@ -77,14 +78,21 @@ class RunDir:
     config.yaml (resolved), split.json, metrics.csv (one row per validation), logs/ (Lightning's CSV
     logs), checkpoints/{best,last}.ckpt, model.safetensors + model.json (the best weights, loadable
     without pickle), versions.json, predictions/{natural,balanced}.npz (per-event scores on the test
-    files), summary.json (what train() returned: event counts, where the time went); evaluation adds
+    files), summary.json (what train() returned: event counts, where the time went), data.json (the
+    folders of the data and their simulation manifests; runs made before it have none); evaluation adds
     metrics.json and plots/, a study study_run.json.
+
+    A multi-task run (config task "all" or a comma list) keeps each task's predictions and plots in a
+    folder of its own, predictions/TASK/{natural,balanced}.npz and plots/TASK/, each in the one-task
+    layout; its metrics.json maps each task to the metrics.json a one-task run would have
+    ({"task": "all", "model": …, "tasks": {TASK: {"task": TASK, "model": …, "test_sets": …}}}).
     """
 
     path: Path
 
     CONFIG, SPLIT, TRAINING_LOG, LOGS = "config.yaml", "split.json", "metrics.csv", "logs"
-    WEIGHTS, MODEL, VERSIONS, SUMMARY = "model.safetensors", "model.json", "versions.json", "summary.json"
+    WEIGHTS, MODEL, VERSIONS, DATA = "model.safetensors", "model.json", "versions.json", "data.json"
+    SUMMARY = "summary.json"
     METRICS, PLOTS, STUDY_RESULT = "metrics.json", "plots", "study_run.json"
     PREDICTION_FILES = tuple(f"predictions/{name}.npz" for name in TEST_SETS)
     MODEL_FILES = (MODEL, WEIGHTS)
@@ -107,8 +115,34 @@ class RunDir:
     def plots(self) -> Path:
         return self.path / self.PLOTS
 
-    def predictions(self, test_set: str) -> Path:
-        return self.path / "predictions" / f"{test_set}.npz"
+    def predictions(self, test_set: str, task: str | None = None) -> Path:
+        """A test set's predictions file: predictions/SET.npz, or predictions/TASK/SET.npz for `task` of a
+        multi-task run."""
+        folder = self.path / "predictions"
+        return (folder if task is None else folder / task) / f"{test_set}.npz"
+
+    def task_names(self) -> tuple[str, ...]:
+        """The run's tasks, from config.yaml."""
+        return parse_tasks(str(self.read_config()["task"]))
+
+    def is_multitask(self) -> bool:
+        """Whether config.yaml names several tasks (False without config.yaml)."""
+        return self.file(self.CONFIG).is_file() and len(self.task_names()) > 1
+
+    def task_folder(self, task: str) -> str | None:
+        """The folder name of a task's own files (predictions, plots): None for a one-task run."""
+        return task if self.is_multitask() else None
+
+    def task_plots(self, task: str) -> Path:
+        """Where a task's figures go: plots/, or plots/TASK/ in a multi-task run."""
+        folder = self.task_folder(task)
+        return self.plots if folder is None else self.plots / folder
+
+    def prediction_files(self) -> tuple[str, ...]:
+        """The predictions files a finished run holds (names relative to the run directory)."""
+        if not self.is_multitask():
+            return self.PREDICTION_FILES
+        return tuple(f"predictions/{t}/{s}.npz" for t in self.task_names() for s in TEST_SETS)
 
     def require(self, *names: str) -> None:
         """A directory with config.yaml and every file `names`; one clear NuclassError if not."""
@@ -175,6 +209,14 @@ class RunDir:
     def write_versions(self, versions: Mapping[str, str]) -> None:
         _write_text(self.file(self.VERSIONS), json.dumps(dict(versions), indent=1))
 
+    def write_data_sources(self, sources: list[Mapping[str, Any]]) -> None:
+        write_json(self.file(self.DATA), {"sources": list(sources)})
+
+    def read_data_sources(self) -> list[dict[str, Any]]:
+        """data.json's sources (data.sources.data_sources); [] for a run written before data.json."""
+        path = self.file(self.DATA)
+        return _read_json(path, "the run's data.json").get("sources", []) if path.is_file() else []
+
     # -- metrics.csv: one row per validation
 
     def read_training_log(self) -> list[dict[str, str]]:
@@ -238,20 +280,33 @@ class RunDir:
 
     # -- predictions/*.npz, metrics.json
 
-    def write_predictions(self, test_set: str, arrays: Mapping[str, np.ndarray]) -> Path:
-        path = self.predictions(test_set)
-        path.parent.mkdir(exist_ok=True)
+    def write_predictions(
+        self, test_set: str, arrays: Mapping[str, np.ndarray], task: str | None = None
+    ) -> Path:
+        """A test set's predictions (task: its folder in a multi-task run, see `predictions`)."""
+        path = self.predictions(test_set, task)
+        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp, tmp.open("wb") as f:
             np.savez_compressed(f, **arrays)
         return path
 
     def load_predictions(self, test_set: str, task: Task | str) -> dict[str, np.ndarray]:
-        return load_predictions(self.predictions(test_set), task)
+        """A task's predictions on a test set, wherever the run keeps them."""
+        name = task if isinstance(task, str) else task.name
+        return load_predictions(self.predictions(test_set, self.task_folder(name)), task)
 
     def read_metrics(self) -> dict[str, Any]:
         """metrics.json; a run not yet evaluated raises FormatError asking for `nuclass evaluate`."""
         expected = f"metrics of an evaluated run (run `nuclass evaluate {self.path}` first)"
         return _read_json(self.file(self.METRICS), expected, "JSON written by `nuclass evaluate`")
+
+    def read_task_metrics(self) -> dict[str, dict[str, Any]]:
+        """{task: its metrics.json block in the one-task layout}: the run's only task, or every task of a
+        multi-task run."""
+        metrics = self.read_metrics()
+        if "tasks" in metrics:
+            return dict(metrics["tasks"])
+        return {metrics["task"]: metrics}
 
     def write_metrics(self, metrics: Mapping[str, Any]) -> None:
         write_json(self.file(self.METRICS), metrics)
@@ -302,3 +357,42 @@ class StudyDir:
 
     def write(self, study: Mapping[str, Any]) -> None:
         write_json(self.study_file, study)
+
+
+@dataclass(frozen=True)
+class SystematicsDir:
+    """A systematics run's directory (`nuclass systematics --out`): systematics.json, plots/ (a tornado plot
+    per metric) and samples/NAME.npz (each sample's events: interaction key, target, score, truth)."""
+
+    path: Path
+
+    RESULT = "systematics.json"
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        object.__setattr__(self, "path", Path(path))
+
+    @property
+    def result_file(self) -> Path:
+        return self.path / self.RESULT
+
+    def sample(self, name: str) -> Path:
+        return self.path / "samples" / f"{name}.npz"
+
+    def read(self) -> dict[str, Any]:
+        """systematics.json (FormatError if missing or not a systematics run's)."""
+        expected = "a systematics directory holding systematics.json (see nuclass systematics)"
+        result = _read_json(self.result_file, expected)
+        if not isinstance(result, dict) or "variations" not in result or "totals" not in result:
+            expected = "a systematics.json with variations and totals"
+            raise FormatError(self.result_file, "variations", expected, type(result).__name__)
+        return result
+
+    def write(self, result: Mapping[str, Any]) -> None:
+        write_json(self.result_file, result)
+
+    def write_sample(self, name: str, arrays: Mapping[str, np.ndarray]) -> Path:
+        path = self.sample(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, tmp.open("wb") as f:
+            np.savez_compressed(f, **arrays)
+        return path

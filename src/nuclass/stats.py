@@ -26,6 +26,7 @@ __all__ = [
     "significant_dependence",
     "significant_difference",
     "format_value",
+    "format_value_errors",
 ]
 
 ONE_SIGMA_CL = 0.682689492  # central probability within ±1σ of a Gaussian
@@ -155,9 +156,26 @@ def significant_difference(delta: float, err: float) -> bool:
     return bool(err > 0 and abs(delta) > DIFFERENCE_SIGMA * err)
 
 
+def _decimals(err: float) -> int:
+    """Decimals that keep two significant figures of `err` (> 0)."""
+    return max(0, 1 - int(math.floor(math.log10(err))))
+
+
 def format_value(value: float, err: float | None) -> str:
     """'0.912 ± 0.011': the value rounded to the error's second significant figure."""
     if err is None or not np.isfinite(err) or err <= 0:
         return f"{value:.3g}"
-    decimals = max(0, 1 - int(math.floor(math.log10(err))))
+    decimals = _decimals(err)
     return f"{value:.{decimals}f} ± {err:.{decimals}f}"
+
+
+def format_value_errors(value: float, errors: dict[str, float | None]) -> str:
+    """'0.912 ± 0.003 (stat) ± 0.015 (syst)' from {"stat": 0.0031, "syst": 0.0149}: the value and each named
+    error rounded to the second significant figure of the smallest error (a missing error reads 'n/a')."""
+    positive = [e for e in errors.values() if e is not None and np.isfinite(e) and e > 0]
+    decimals = _decimals(min(positive)) if positive else 3
+    parts = [f"{value:.{decimals}f}"]
+    for name, err in errors.items():
+        text = f"{err:.{decimals}f}" if err is not None and np.isfinite(err) else "n/a"
+        parts.append(f"{text} ({name})")
+    return " ± ".join(parts)

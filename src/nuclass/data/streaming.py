@@ -58,11 +58,13 @@ class _ChunkReader:
 
 
 class StreamingDataset(torch.utils.data.IterableDataset):
-    """Batches {"x": (B, 2, 100, 80) uint8, "y": (B,) target, "pos": (B,) index positions} of one split.
+    """Batches {"x": (B, 2, 100, 80) uint8, "y": {task: (B,) target}, "pos": (B,) index positions} of one
+    split, for one task or several.
 
     x is the raw charge: the network applies its pixel transform (models.network.PixelTransform) on its
     own device, so batches are read, pinned and copied to the device at a quarter of float32's bytes.
-    y is the class (int64) or the regression target in the task's network space (float32). With
+    y is the class (int64; −1 where the task does not use the event) or the regression target in the
+    task's network space (float32; NaN where unused). With
     `shuffle`, each epoch visits chunks in a new seeded order and shuffles events within windows of
     `buffer_events`; without, events come in file and row order. `draw_weights` (N,) turns an epoch
     into N weighted draws with replacement (the weighted sampler). Under DDP every rank gets the same
@@ -76,7 +78,7 @@ class StreamingDataset(torch.utils.data.IterableDataset):
     def __init__(
         self,
         index: EventIndex,
-        task: Task,
+        task: Task | Sequence[Task],
         *,
         batch_size: int,
         shuffle: bool,
@@ -87,7 +89,8 @@ class StreamingDataset(torch.utils.data.IterableDataset):
     ) -> None:
         super().__init__()
         self.mirror_x = mirror_x
-        self.index, self.task_name = index, task.name
+        tasks = (task,) if isinstance(task, Task) else tuple(task)
+        self.index, self.task_names = index, tuple(t.name for t in tasks)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.buffer_events = max(batch_size, buffer_events - buffer_events % batch_size)
         self.draw_weights = draw_weights
@@ -98,8 +101,8 @@ class StreamingDataset(torch.utils.data.IterableDataset):
         self.epoch = epoch
 
     @property
-    def task(self) -> Task:
-        return TASKS[self.task_name]
+    def tasks(self) -> tuple[Task, ...]:
+        return tuple(TASKS[name] for name in self.task_names)
 
     def _events_per_rank(self) -> int:
         n = len(self.index)
@@ -179,18 +182,23 @@ class StreamingDataset(torch.utils.data.IterableDataset):
                 maps[dest_m, 1] = source[local_m, 1]
             else:
                 maps[dest] = source[local]
-        target = index.target[pos]
-        if self.task.kind == "regression":
-            target = np.asarray(self.task.to_network(target), dtype=np.float32)
-        y = torch.from_numpy(np.ascontiguousarray(target))
-        return {"x": torch.from_numpy(maps), "y": y, "pos": torch.from_numpy(pos.astype(np.int64))}
+        targets = {}
+        for task in self.tasks:
+            target = index.targets[task.name][pos]
+            if task.kind == "regression":
+                with np.errstate(invalid="ignore"):  # NaN (unused) stays NaN
+                    target = np.asarray(task.to_network(target), dtype=np.float32)
+            targets[task.name] = torch.from_numpy(np.ascontiguousarray(target))
+        return {"x": torch.from_numpy(maps), "y": targets, "pos": torch.from_numpy(pos.astype(np.int64))}
 
 
 def split_batches(window: dict[str, torch.Tensor], batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
     """The batches of a window (StreamingDataset.windows): consecutive `batch_size` slices, as views."""
     n = len(window["pos"])
     for s in range(0, n, batch_size):
-        yield {name: values[s : s + batch_size] for name, values in window.items()}
+        sl = slice(s, s + batch_size)
+        y = {k: v[sl] for k, v in window["y"].items()}
+        yield {"x": window["x"][sl], "y": y, "pos": window["pos"][sl]}
 
 
 class WindowBatches:
@@ -208,7 +216,10 @@ class WindowBatches:
         return len(self.dataset)
 
     def _ready(self, window: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: v.pin_memory() for k, v in window.items()} if self.pin_memory else window
+        if not self.pin_memory:
+            return window
+        y = {k: v.pin_memory() for k, v in window["y"].items()}
+        return {"x": window["x"].pin_memory(), "y": y, "pos": window["pos"].pin_memory()}
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         if self.workers == 0:

@@ -34,6 +34,8 @@ __all__ = [
     "resolution",
     "bias_error",
     "resolution_error",
+    "spread",
+    "spread_error",
     "per_event_loss",
     "metrics_for",
     "json_ready",
@@ -116,6 +118,24 @@ def resolution_error(pred: np.ndarray, true: np.ndarray) -> float:
     return float((r**2).std(ddof=1) / (2 * rms * np.sqrt(len(r)))) if rms > 0 else 0.0
 
 
+def spread(pred: np.ndarray, true: np.ndarray) -> float:
+    """Resolution after removing the bias: standard deviation of (pred − true) / true over events with
+    true ≠ 0 (resolution² = spread² + bias²); NaN if there are none."""
+    r = _finite(relative_residual(pred, true))
+    return float(r.std()) if len(r) else math.nan
+
+
+def spread_error(pred: np.ndarray, true: np.ndarray) -> float:
+    """Standard error of the spread S = std(r), std((r − r̄)²) / (2 S sqrt(n)) (the delta method on the
+    variance, no Gaussian assumption); NaN below 2 events."""
+    r = _finite(relative_residual(pred, true))
+    if len(r) < 2:
+        return math.nan
+    centred = (r - r.mean()) ** 2
+    s = np.sqrt(centred.mean())
+    return float(centred.std(ddof=1) / (2 * s * np.sqrt(len(r)))) if s > 0 else 0.0
+
+
 def per_event_loss(task: Task, y_true: np.ndarray, score: np.ndarray) -> np.ndarray:
     """Cross-entropy of each event (N,) in nats: binary −[y ln p + (1 − y) ln(1 − p)], multi-class −ln p_y."""
     p = np.clip(task.squeeze_scores(score), _PROB_EPS, 1 - _PROB_EPS)
@@ -155,7 +175,8 @@ def _classification_group(correct: np.ndarray, loss: np.ndarray, mask: np.ndarra
 def _regression_group(pred: np.ndarray, true: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
     n = int(mask.sum())
     if n == 0:
-        return {"n": 0, "bias": None, "bias_err": None, "resolution": None, "resolution_err": None}
+        return {"n": 0, **dict.fromkeys(("bias", "bias_err", "resolution", "resolution_err",
+                                         "resolution_unbiased", "resolution_unbiased_err"))}
     p, t = pred[mask], true[mask]
     return {
         "n": n,
@@ -163,6 +184,8 @@ def _regression_group(pred: np.ndarray, true: np.ndarray, mask: np.ndarray) -> d
         "bias_err": bias_error(p, t),
         "resolution": resolution(p, t),
         "resolution_err": resolution_error(p, t),
+        "resolution_unbiased": spread(p, t),
+        "resolution_unbiased_err": spread_error(p, t),
     }
 
 
@@ -236,6 +259,7 @@ def _classification_metrics(
         balanced_accuracy = float(skm.balanced_accuracy_score(y, pred)) if len(y) else math.nan
         kappa = float(skm.cohen_kappa_score(y, pred, labels=labels)) if len(y) else math.nan
     cm = skm.confusion_matrix(y, pred, labels=labels)
+    counts = np.bincount(y, minlength=k)[:k]
     row = cm.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         cm_norm = np.where(row > 0, cm / np.maximum(row, 1), np.nan)
@@ -249,8 +273,12 @@ def _classification_metrics(
     block: dict[str, Any] = {
         "n_events": len(y),
         "class_names": list(task.class_names),
-        "class_counts": np.bincount(y, minlength=k)[:k].tolist(),
+        "class_counts": counts.tolist(),
         "accuracy": float(correct.mean()) if len(y) else None,
+        "accuracy_err": float(binomial_error(int(correct.sum()), len(y))) if len(y) else None,
+        # what the accuracy means: its cut, and what calling every event the commonest class would score
+        "accuracy_rule": "score ≥ 0.5" if task.kind == "binary" else "most probable class",
+        "majority_class_accuracy": float(counts.max() / len(y)) if len(y) else None,
         "balanced_accuracy": balanced_accuracy,
         **prf,
         "cohen_kappa": kappa,
@@ -260,7 +288,9 @@ def _classification_metrics(
         "confusion_matrix_normalised": cm_norm.tolist(),
     }
     if task.kind == "binary":
-        block["efficiency_purity"] = efficiency_purity_curve(y, p)
+        block["efficiency_purity"] = curve = efficiency_purity_curve(y, p)
+        at_best = (p >= curve["best_cut"]).astype(np.int64) == y if np.isfinite(curve["best_cut"]) else None
+        block["accuracy_at_best_cut"] = float(at_best.mean()) if at_best is not None and len(y) else None
     else:
         block["roc_auc_per_class"] = dict(zip(task.class_names, auc_per_class, strict=True))
         tp = np.diag(cm)
@@ -297,18 +327,27 @@ def _regression_metrics(
     groups: dict[str, list[tuple[dict[str, Any], np.ndarray]]],
     n_bins: int,
 ) -> dict[str, Any]:
-    from sklearn.metrics import mean_absolute_error, mean_squared_error
-
     finite = np.isfinite(relative_residual(pred, true))
+    error = np.asarray(pred, dtype=np.float64) - true
+    unit = task.unit
     block: dict[str, Any] = {
         "n_events": len(true),
-        "unit": task.unit,
-        "mse": float(mean_squared_error(true, pred)) if len(true) else None,
-        "mae": float(mean_absolute_error(true, pred)) if len(true) else None,
+        "unit": unit,
+        # the unit of each figure ("" for a dimensionless one): absolute ones in the task's unit
+        "units": {"mae": unit, "mse": f"{unit}²" if unit else "", "bias_abs": unit, "bias": "",
+                  "resolution": "", "resolution_unbiased": ""},
+        "mse": float(np.mean(error**2)) if len(true) else None,
+        "mse_err": mean_error(error**2),
+        "mae": float(np.mean(np.abs(error))) if len(true) else None,
+        "mae_err": mean_error(np.abs(error)),
+        "bias_abs": float(np.mean(error)) if len(true) else None,
+        "bias_abs_err": mean_error(error),
         "bias": bias(pred, true),
         "bias_err": bias_error(pred, true),
         "resolution": resolution(pred, true),
         "resolution_err": resolution_error(pred, true),
+        "resolution_unbiased": spread(pred, true),
+        "resolution_unbiased_err": spread_error(pred, true),
         "n_relative": int(finite.sum()),
     }
     block["by_true"] = [

@@ -14,7 +14,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from nuclass.errors import ConfigError, FetchError, FormatError
+from nuclass.atomic import new_folder
+from nuclass.errors import ConfigError, FetchError, FormatError, Interrupted, ManyErrors
 from nuclass.io.nova_h5 import validate_file
 from nuclass.progress import NO_PROGRESS, Progress
 
@@ -90,7 +91,7 @@ def _download(
             why = f"HTTP {status} {response.reason if response is not None else ''}".strip()
             final = status not in _RETRY_STATUS
         except requests.RequestException as exc:
-            why = _network_reason(exc)
+            why = _network_reason(exc, url)
             final = False
         except OSError as exc:
             raise FetchError(f"{name}: cannot write {out}: {exc.strerror or exc}") from None
@@ -100,23 +101,72 @@ def _download(
         time.sleep(retry_wait * 2**attempt)
 
 
-def _network_reason(exc: Exception) -> str:
+def _network_reason(exc: Exception, url: str) -> str:
+    """What went wrong on the network, in words: refused, unknown host, closed mid-transfer, timed out."""
+    from urllib.parse import urlsplit
+
     text = str(exc)
+    server = urlsplit(url).netloc
     short = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", text)
     if short:
         got, missing = int(short[1]), int(short[2])
         return f"truncated download (connection closed after {got:,} of {got + missing:,} bytes)"
     if "timed out" in text.lower():
         return "timed out"
-    return f"network error ({type(exc).__name__})"
+    if "refused" in text.lower():
+        return f"connection refused by {server} (no server listening there?)"
+    if re.search(r"Name or service not known|nodename nor servname|name resolution|getaddrinfo", text):
+        return f"cannot find the server {server} (unknown host name, or no network)"
+    if re.search(r"reset by peer|Connection aborted|RemoteDisconnected|Connection broken", text):
+        return f"the connection to {server} broke off during the transfer (server stopped or network cut)"
+    return f"network error ({type(exc).__name__}: {text.splitlines()[0][:160] if text else 'no detail'})"
 
 
-def _is_valid(path: Path) -> bool:
+def _problem(path: Path) -> FormatError | None:
+    """Why `path` is not a valid NOvA file (None if it is one)."""
     try:
         validate_file(path)
-    except FormatError:
-        return False
-    return True
+    except FormatError as exc:
+        return exc
+    return None
+
+
+def _reason(exc: FormatError) -> str:
+    reason = f"expected {exc.expected}" + (f", got {exc.got}" if exc.got else "")
+    return f"field '{exc.field}': {reason}" if exc.field else reason
+
+
+def _set_aside_name(path: Path) -> Path:
+    """Where an invalid copy goes when it is replaced: NAME.invalid, or NAME.invalid-2, -3 … if taken."""
+    aside, k = path.with_name(path.name + ".invalid"), 1
+    while aside.exists():
+        k += 1
+        aside = path.with_name(f"{path.name}.invalid-{k}")
+    return aside
+
+
+def _check_existing(out_dir: Path, numbers: Sequence[int], replace_invalid: bool) -> set[int]:
+    """The numbers whose file is already in `out_dir` and valid; files there that fail validation are
+    reported together (ManyErrors) and kept, unless `replace_invalid`."""
+    valid, bad = set(), []
+    for number in numbers:
+        target = out_dir / file_name(number)
+        if not (target.exists() or target.is_symlink()):
+            continue
+        problem = _problem(target)
+        if problem is None:
+            valid.add(number)
+        elif not replace_invalid:
+            bad.append(FetchError(
+                f"{target}: already there and not a valid NOvA file ({_reason(problem)}); kept as it is: "
+                f"move it away, or pass --replace-invalid to set it aside as {_set_aside_name(target).name} "
+                "once a verified download replaces it"
+            ))
+    if len(bad) == 1:
+        raise bad[0]
+    if bad:
+        raise ManyErrors(bad)
+    return valid
 
 
 def fetch_files(
@@ -127,15 +177,19 @@ def fetch_files(
     retries: int = 3,
     retry_wait: float | None = None,
     timeout: float = TIMEOUT_S,
+    replace_invalid: bool = False,
 ) -> list[Path]:
     """Make `out_dir`/neutrino{N}.h5 for each of `numbers` a valid file, downloading only what is missing.
 
-    A file already there that validates is kept; an invalid one is replaced. Each download goes to a
-    temporary directory in `out_dir` and is validated before it is renamed into place, so `out_dir` never
-    holds a partial file. Network faults and HTTP 408/429/5xx are retried `retries` times, waiting
-    `retry_wait` seconds (default RETRY_WAIT_S), doubling each time. The first failure raises FetchError
-    naming the file and why; files fetched before it stay. Returns the paths, in the order of `numbers`.
-    `progress` hears of every download's bytes.
+    A file already there that validates is kept. One that does not is the user's: it is reported
+    (FetchError, before anything is downloaded) and kept, unless `replace_invalid`, in which case it is
+    renamed to NAME.invalid only once a verified download is ready to take its place — no user file is
+    ever deleted. Each download goes to a temporary directory in `out_dir` and is validated before it is
+    renamed into place, so `out_dir` never holds a partial file. Network faults and HTTP 408/429/5xx are
+    retried `retries` times, waiting `retry_wait` seconds (default RETRY_WAIT_S), doubling each time. The
+    first failure raises FetchError naming the file and why; files fetched before it stay. Ctrl-C raises
+    Interrupted naming the complete files. Returns the paths, in the order of `numbers`. `progress` hears
+    of every download's bytes, and notes each invalid copy set aside.
     """
     if not re.match(r"https?://", base_url):
         raise ConfigError(f"base URL '{base_url}': expected http:// or https://")
@@ -144,29 +198,38 @@ def fetch_files(
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"{out_dir}: expected a directory for the files, got a file")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    valid = _check_existing(out_dir, numbers, replace_invalid) if out_dir.is_dir() else set()
     progress = progress or NO_PROGRESS
-    paths = []
-    for number in numbers:
-        name = file_name(number)
-        target = out_dir / name
-        if target.exists():
-            if _is_valid(target):
-                paths.append(target)
+    paths = [out_dir / file_name(n) for n in numbers]
+    complete = [p.name for n, p in zip(numbers, paths, strict=True) if n in valid]
+    with new_folder(out_dir):
+        for number, target in zip(numbers, paths, strict=True):
+            if number in valid:
                 continue
-            target.unlink()  # an invalid copy (say an interrupted manual download): fetch it again
-        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".fetch-") as tmp:
-            download = Path(tmp) / name
-            _download(base_url + name, download, name, retries, wait, timeout, progress)
             try:
-                validate_file(download)
-            except FormatError as exc:
-                reason = f"expected {exc.expected}" + (f", got {exc.got}" if exc.got else "")
-                if exc.field:
-                    reason = f"field '{exc.field}': {reason}"
-                url = base_url + name
-                message = f"{name}: downloaded from {url} but it is not a valid NOvA file: {reason}"
-                raise FetchError(message) from None
-            os.replace(download, target)
-        paths.append(target)
+                _fetch_one(base_url + target.name, target, retries, wait, timeout, progress)
+            except KeyboardInterrupt:
+                raise Interrupted(
+                    f"interrupted while downloading {target.name}: {len(complete)} of {len(paths)} files "
+                    f"complete in {out_dir}" + (f" ({', '.join(complete)})" if complete else "")
+                    + "; no partial file left; the same command fetches the rest"
+                ) from None
+            complete.append(target.name)
     return paths
+
+
+def _fetch_one(url: str, target: Path, retries: int, wait: float, timeout: float, progress: Progress) -> None:
+    """Download `url`, validate it, and only then move it to `target` (an invalid copy there set aside)."""
+    name = target.name
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".fetch-") as tmp:
+        download = Path(tmp) / name
+        _download(url, download, name, retries, wait, timeout, progress)
+        problem = _problem(download)
+        if problem is not None:
+            message = f"{name}: downloaded from {url} but it is not a valid NOvA file: {_reason(problem)}"
+            raise FetchError(message)
+        if target.exists() or target.is_symlink():  # an invalid copy, with --replace-invalid
+            aside = _set_aside_name(target)
+            os.replace(target, aside)
+            progress.note(f"{target}: the invalid copy is kept as {aside.name}")
+        os.replace(download, target)

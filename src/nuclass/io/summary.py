@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from nuclass.errors import ConfigError
+from nuclass.errors import ConfigError, FormatError, ManyErrors, NuclassError
 from nuclass.io.nova_h5 import iter_batches, read_truth
 from nuclass.io.paths import expand_paths
 from nuclass.labels import TASKS, FinalState, Interaction, flavour_index, mode_index
@@ -140,24 +140,40 @@ def summarise(paths: Iterable[str | os.PathLike], progress: Progress | None = No
     Returns {"files": [{"path", "events", "interaction", "flavour", "mode", "finalstate", "energy",
     "vertex", "maps"}, ...], "total": {the same keys, plus "files"}}; energies in GeV, fractions of
     events, vertices in cm ("vertex" None for files without vertex fields).
-    A bad file raises FormatError naming it; `progress` hears of each file inspected.
+    Every path is checked: a bad one raises FormatError (ConfigError for a path naming no file) naming
+    it, several bad ones ManyErrors, one line each. `progress` hears of each file inspected.
     """
-    files = expand_paths(paths)
-    if not files:
+    errors: list[NuclassError] = []
+    named = []
+    for p in paths:  # every path is checked, and every bad one reported (ManyErrors)
+        try:
+            expand_paths([p])
+            named.append(p)
+        except ConfigError as exc:
+            errors.append(exc)
+    files = expand_paths(named) if named else []
+    if not files and not errors:
         raise ConfigError("no files to inspect")
     progress = progress or NO_PROGRESS
     per_file, metas, total_tally = [], [], _MapTally()
     progress.start("inspecting", total=len(files))
     for path in files:
-        meta = {k: v for k, v in read_truth(path).items() if k in (*ANALYSIS_TRUTH, *VERTEX_TRUTH)}
-        tally = _MapTally()
-        for batch in iter_batches([path], batch_size=_MAP_BATCH):  # reads and validates every map
-            tally.add(batch.maps)
+        try:
+            meta = {k: v for k, v in read_truth(path).items() if k in (*ANALYSIS_TRUTH, *VERTEX_TRUTH)}
+            tally = _MapTally()
+            for batch in iter_batches([path], batch_size=_MAP_BATCH):  # reads and validates every map
+                tally.add(batch.maps)
+        except FormatError as exc:
+            errors.append(exc)
+            continue
+        finally:
+            progress.update(advance=1)
         per_file.append({"path": str(path), **_summarise_truth(meta, tally)})
         metas.append(meta)
         total_tally.merge(tally)
-        progress.update(advance=1)
     progress.finish()
+    if errors:
+        raise errors[0] if len(errors) == 1 else ManyErrors(errors)
     kept = [k for k in (*ANALYSIS_TRUTH, *VERTEX_TRUTH) if all(k in m for m in metas)]
     total_meta = {k: np.concatenate([m[k] for m in metas]) for k in kept}
     return {"files": per_file, "total": {"files": len(files), **_summarise_truth(total_meta, total_tally)}}

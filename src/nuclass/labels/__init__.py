@@ -10,7 +10,17 @@ from nuclass.labels.enums import (
     flavour_index,
     mode_index,
 )
-from nuclass.labels.tasks import KIND_METRICS, METRIC_WORDS, TASKS, KindMetrics, Task, get_task
+from nuclass.labels.tasks import (
+    ALL_TASKS,
+    KIND_METRICS,
+    METRIC_WORDS,
+    TASKS,
+    KindMetrics,
+    Task,
+    get_task,
+    parse_tasks,
+    task_spec,
+)
 
 __all__ = [
     "Interaction",
@@ -18,6 +28,9 @@ __all__ = [
     "Task",
     "TASKS",
     "get_task",
+    "parse_tasks",
+    "task_spec",
+    "ALL_TASKS",
     "KindMetrics",
     "KIND_METRICS",
     "METRIC_WORDS",

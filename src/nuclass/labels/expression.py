@@ -19,13 +19,12 @@ only be compared with its own field. FLAG is a true-or-false derived field stand
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Union
 
-from nuclass.errors import ConfigError
+from nuclass.errors import CLOSE, ConfigError, closest, similarity
 from nuclass.labels.enums import FinalState, Interaction
 from nuclass.labels.truth import DERIVED_TRUTH, SELECTABLE_FIELDS
 
@@ -160,19 +159,26 @@ def _wrap(node: Node) -> str:
 # ---------------------------------------------------------------------------------------------- parsing
 
 
-def _closest(word: str, choices: Sequence[str], n: int) -> list[str]:
-    """The n choices most like `word` (case-insensitive similarity), closest first."""
-    ratio = lambda c: difflib.SequenceMatcher(None, word.lower(), c.lower()).ratio()  # noqa: E731
-    return sorted(choices, key=lambda c: -ratio(c))[:n]
+def _looks_like_a_name(word: str) -> bool:
+    """Interaction/FinalState names are kCamelCase (kNumuQE, kNC, kNue1tr0sh); fields are lower case."""
+    return len(word) > 1 and word[0] == "k" and word[1].isupper()
 
 
 def _unknown(word: str, text: str) -> ConfigError:
-    """An unknown identifier: every valid field and the closest names, closest first."""
-    fields = _closest(word, FIELDS, len(FIELDS))
-    names = _closest(word, list(NAMES), 8)
+    """An unknown identifier: the valid fields closest first, and the closest Interaction/FinalState names
+    only when the word looks like one (kCamelCase)."""
+    message = f"unknown field or name '{word}' in selection '{text}'; "
+    if _looks_like_a_name(word):
+        names = closest(word, NAMES, 8)
+        return ConfigError(
+            message + f"closest Interaction/FinalState names: {', '.join(names)} (all {len(NAMES)} in "
+            f"nuclass.labels); valid fields: {', '.join(FIELDS)}"
+        )
+    fields = closest(word, FIELDS)
+    guess = f"did you mean {fields[0]}? " if similarity(word, fields[0]) >= CLOSE else ""
     return ConfigError(
-        f"unknown field or name '{word}' in selection '{text}'; valid fields: {', '.join(fields)}; "
-        f"closest Interaction/FinalState names: {', '.join(names)} (all {len(NAMES)} in nuclass.labels)"
+        message + f"{guess}valid fields: {', '.join(fields)}; or an Interaction/"
+        f"FinalState name such as kNumuQE (all {len(NAMES)} in nuclass.labels)"
     )
 
 

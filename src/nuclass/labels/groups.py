@@ -74,7 +74,8 @@ GROUPINGS: dict[str, Grouping] = {
     g.name: g
     for g in (
         Grouping("nuenergy", "neutrino energy", r"true neutrino energy $E_\nu$ (GeV)", "GeV"),
-        Grouping("lepenergy", "lepton energy", r"true lepton energy $E_\ell$ (GeV)", "GeV"),
+        Grouping("lepenergy", "lepton energy (NC: the outgoing neutrino's)",
+                 r"true lepton energy $E_\ell$ (GeV; NC: the outgoing $\nu$'s energy)", "GeV"),
         Grouping("interaction", "interaction type", "true interaction type",
                  categories=tuple((c.name, c.value) for c in Interaction)),
         Grouping("finalstate", "final state", "true final state",
@@ -91,6 +92,13 @@ GROUPINGS: dict[str, Grouping] = {
 
 
 def grouping(name: str) -> Grouping:
-    """The grouping called `name`, or for any other variable (say a regression's true value) a plain one
-    that shows the name as it is."""
-    return GROUPINGS.get(name) or Grouping(name, name, name)
+    """The grouping called `name`; a regression's true value (its class name) by its quantity; any other
+    variable as a plain one that shows the name as it is."""
+    if name in GROUPINGS:
+        return GROUPINGS[name]
+    for task in TASKS.values():
+        if task.kind == "regression" and name == task.class_names[0] and task.quantity:
+            words = f"true {task.quantity}" + (f" ({task.quantity_note})" if task.quantity_note else "")
+            return Grouping(name, f"true {task.quantity}", words + (f" ({task.unit})" if task.unit else ""),
+                            task.unit)
+    return Grouping(name, name, name)

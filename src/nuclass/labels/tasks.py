@@ -13,7 +13,17 @@ import numpy as np
 from nuclass.errors import ConfigError
 from nuclass.labels.enums import flavour_index, mode_index
 
-__all__ = ["Task", "TASKS", "get_task", "KindMetrics", "KIND_METRICS", "METRIC_WORDS"]
+__all__ = [
+    "Task",
+    "TASKS",
+    "get_task",
+    "parse_tasks",
+    "task_spec",
+    "ALL_TASKS",
+    "KindMetrics",
+    "KIND_METRICS",
+    "METRIC_WORDS",
+]
 
 
 @dataclass(frozen=True)
@@ -36,18 +46,19 @@ class KindMetrics:
 
 KIND_METRICS = {
     "classification": KindMetrics(
-        summary=("n_events", "accuracy", "balanced_accuracy", "precision", "recall", "f1", "cohen_kappa",
-                 "roc_auc", "loss"),
-        headline=("accuracy", "balanced_accuracy", "roc_auc"),
+        summary=("n_events", "accuracy", "accuracy_at_best_cut", "majority_class_accuracy",
+                 "balanced_accuracy", "precision", "recall", "f1", "cohen_kappa", "roc_auc", "loss"),
+        headline=("accuracy", "accuracy_at_best_cut", "balanced_accuracy", "roc_auc"),
         grouped=("accuracy", "loss"),
         per_category=("accuracy",),
         dependence=("accuracy",),
         compared=("accuracy", "balanced_accuracy", "roc_auc", "loss"),
     ),
     "regression": KindMetrics(
-        summary=("n_events", "n_relative", "mse", "mae", "bias", "resolution"),
-        headline=("resolution", "bias", "mae"),
-        grouped=("bias", "resolution"),
+        summary=("n_events", "n_relative", "mae", "mse", "bias_abs", "bias", "resolution",
+                 "resolution_unbiased"),
+        headline=("resolution", "resolution_unbiased", "bias", "mae"),
+        grouped=("bias", "resolution", "resolution_unbiased"),
         per_category=("bias", "resolution"),
         dependence=("resolution", "bias"),
     ),
@@ -69,7 +80,9 @@ class Task:
     """One learning task: which events it uses, its target, and how network outputs map back to physics.
 
     kind is "binary" (one logit, target 0/1), "multiclass" (one logit per class) or "regression"
-    (one output in a transformed space: `to_network` / `from_network` map physical values to it and back).
+    (one output in a transformed space: `to_network` / `from_network` map physical values to it and back;
+    `log_target`: the network learns ln of the value). quantity: how displays name a regression's value
+    (axis labels, titles, tables), with a short `quantity_note` beside it; note: what a reader must know.
     """
 
     name: str
@@ -79,8 +92,20 @@ class Task:
     selects: Callable[[Meta], np.ndarray]
     target: Callable[[Meta], np.ndarray]
     unit: str = ""
-    to_network: Callable[[np.ndarray], np.ndarray] = staticmethod(lambda v: v)
-    from_network: Callable[[np.ndarray], np.ndarray] = staticmethod(lambda v: v)
+    log_target: bool = False
+    quantity: str = ""
+    quantity_note: str = ""
+    note: str = ""
+
+    def to_network(self, values: np.ndarray) -> np.ndarray:
+        """Physical values -> the network's regression space (ln for `log_target`), float32."""
+        values = np.asarray(values, dtype=np.float32)
+        return np.log(values) if self.log_target else values
+
+    def from_network(self, values: np.ndarray) -> np.ndarray:
+        """The network's regression space -> physical values, float32."""
+        values = np.asarray(values, dtype=np.float32)
+        return np.exp(values) if self.log_target else values
 
     @property
     def n_outputs(self) -> int:
@@ -137,14 +162,6 @@ def _positive_energy(meta: Meta) -> np.ndarray:
     return np.asarray(meta["nuenergy"]) > 0
 
 
-def _log(v: np.ndarray) -> np.ndarray:
-    return np.log(np.asarray(v, dtype=np.float32))
-
-
-def _exp(v: np.ndarray) -> np.ndarray:
-    return np.exp(np.asarray(v, dtype=np.float32))
-
-
 _MODE_NAMES = ("QE", "RES", "DIS", "other CC", "NC")
 
 TASKS: dict[str, Task] = {
@@ -190,21 +207,53 @@ TASKS: dict[str, Task] = {
             _positive_energy,
             lambda m: m["nuenergy"],
             unit="GeV",
-            to_network=_log,
-            from_network=_exp,
+            log_target=True,
+            quantity="E_ν",
         ),
         Task(
             "y",
             "regression",
-            "y = lepenergy / nuenergy (the seeds' definition; inelasticity is 1 − y)",
+            "E_ℓ/E_ν = lepenergy / nuenergy (the seeds' 'y'; the inelasticity is 1 − E_ℓ/E_ν)",
             ("y",),
             _positive_energy,
             lambda m: (
                 np.asarray(m["lepenergy"], dtype=np.float64) / np.asarray(m["nuenergy"], dtype=np.float64)
             ),
+            quantity="E_ℓ/E_ν",
+            quantity_note="the inelasticity is 1 − E_ℓ/E_ν",
+            note="the seeds' y is E_ℓ/E_ν, the lepton's share of the energy; the inelasticity is "
+            "1 − E_ℓ/E_ν. For NC events E_ℓ (lepenergy) is the outgoing neutrino's energy.",
         ),
     )
 }
+
+
+ALL_TASKS = "all"  # the task spec naming every task
+
+
+def parse_tasks(spec: str) -> tuple[str, ...]:
+    """Task names of a task spec: one task, "all", or a comma list ("numu-cc,energy"), in TASKS order;
+    an unknown or repeated name raises ConfigError listing the valid ones."""
+    names = [part.strip() for part in str(spec).split(",") if part.strip()]
+    if names == [ALL_TASKS]:
+        return tuple(TASKS)
+    for name in names:
+        if name not in TASKS:
+            raise ConfigError(f"unknown task '{name}'; give one of {', '.join(TASKS)}, '{ALL_TASKS}', or a "
+                              "comma list of them")
+    if not names or len(set(names)) != len(names):
+        raise ConfigError(f"task spec '{spec}': give one task, '{ALL_TASKS}' or a comma list of distinct "
+                          f"tasks from: {', '.join(TASKS)}")
+    return tuple(name for name in TASKS if name in names)
+
+
+def task_spec(names: tuple[str, ...] | list[str]) -> str:
+    """The canonical spec of task names: the name of one task, "all" for every task, else a comma list in
+    TASKS order."""
+    ordered = parse_tasks(",".join(names))
+    if len(ordered) == 1:
+        return ordered[0]
+    return ALL_TASKS if ordered == tuple(TASKS) else ",".join(ordered)
 
 
 def get_task(name: str) -> Task:

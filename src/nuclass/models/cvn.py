@@ -1,4 +1,5 @@
-"""`cvn`, nuclass's own network: one residual branch per view, merged late, a small head per task.
+"""`cvn`, nuclass's own network: one residual branch per view, merged late, a small head per task (one
+network may carry the heads of several tasks on one shared trunk).
 
 Built to beat the seed baselines at the same CPU budget, where events seen per CPU-second decide:
 the 100 × 80 views are shrunk to 25 × 20 by a stride-2 stem and a max-pool before any residual block
@@ -15,6 +16,7 @@ predictions average each event with its mirror image.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -22,7 +24,7 @@ from torch import nn
 from nuclass.labels import Task
 from nuclass.models.registry import Recipe, register_model
 
-__all__ = ["CVN", "ResidualBlock"]
+__all__ = ["CVN", "ResidualBlock", "TaskHeads"]
 
 N_VIEWS = 2
 _LOG_256 = math.log(256.0)  # the log1p pixel transform's scale (nuclass.data.transforms)
@@ -76,17 +78,36 @@ class _ViewBranches(nn.Sequential):
         super().__init__(*layers)
 
 
+def _head(n_features: int, hidden: int, n_outputs: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(n_features, hidden),  # (B, 4 w_last + 2) -> (B, hidden)
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Linear(hidden, n_outputs),  # -> (B, n_outputs)
+    )
+
+
+class TaskHeads(nn.ModuleDict):
+    """One head per task on the same features, keyed by task name: (B, F) -> (B, Σ n_outputs), each head's
+    outputs side by side in task order."""
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.cat([head(features) for head in self.values()], dim=1)
+
+
 class CVN(nn.Module):
     """Per-view residual branches → global average and max pooling (+ total charge) → concatenated views
-    → MLP head.
+    → an MLP head per task.
 
     Departures from a textbook ResNet, on purpose: the two views keep separate weights (their
     geometry differs: x–z and y–z), and they meet only after pooling, as NOvA's CVN merges them late.
+    For one task `head` is that task's MLP (the state-dict layout of every single-task run); for several
+    it is a TaskHeads of one MLP each (`head.<task>.…`), all on the shared trunk.
     """
 
     def __init__(
         self,
-        task: Task,
+        task: Task | Sequence[Task],
         stem: int = 16,
         widths: tuple[int, ...] = (32, 64),
         extra_blocks: int = 1,
@@ -95,12 +116,10 @@ class CVN(nn.Module):
         super().__init__()
         self.branches = _ViewBranches(stem, widths, extra_blocks)
         n_features = 2 * N_VIEWS * widths[-1] + N_VIEWS  # (average, max) × views × channels, charge × views
-        self.head = nn.Sequential(
-            nn.Linear(n_features, hidden),  # (B, 4 w_last + 2) -> (B, hidden)
-            nn.ReLU(),
-            nn.Dropout(0.2),
-            nn.Linear(hidden, task.n_outputs),  # -> (B, n_outputs)
-        )
+        if isinstance(task, Task):
+            self.head: nn.Module = _head(n_features, hidden, task.n_outputs)
+        else:
+            self.head = TaskHeads({t.name: _head(n_features, hidden, t.n_outputs) for t in task})
         self.recipe = Recipe(
             optimizer="adamw",
             learning_rate=3e-3,
@@ -123,7 +142,8 @@ class CVN(nn.Module):
         return torch.cat([fmap.mean(dim=(2, 3)), fmap.amax(dim=(2, 3)), torch.log1p(charge) / 10], dim=1)
 
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
-        """Outputs (B, n_outputs). In eval mode, the mean over the event and its x-mirror image (the
+        """Outputs (B, n_outputs) (several tasks: their outputs side by side). In eval mode, the mean over
+        the event and its x-mirror image (the
         symmetry training uses), which removes the network's residual left–right bias for free."""
         out = self.head(self.features(maps))
         if self.training:
@@ -132,4 +152,4 @@ class CVN(nn.Module):
         return 0.5 * (out + self.head(self.features(mirrored)))
 
 
-register_model("cvn")(CVN)
+register_model("cvn", multitask=True)(CVN)

@@ -24,7 +24,6 @@ def figure(width: float, height: float, dpi: int = DPI, **kwargs: Any):
 def save_figure(fig, out: str | os.PathLike, **savefig: Any) -> Path:
     """Write `fig` as PNG to `out` atomically (temporary name in the same directory, then rename)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
+    with atomic_path(out) as tmp:  # missing folders made
         fig.savefig(tmp, format="png", **savefig)
     return out

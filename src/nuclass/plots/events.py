@@ -65,8 +65,14 @@ def _select(source: Events | str | os.PathLike, indices: Sequence[int]) -> list[
     ]
 
 
+def _lepton_word(code: int) -> str:
+    """How lepenergy is named for an interaction code: NC's 'lepton' is the outgoing neutrino."""
+    return "E_ν,out (NC: outgoing ν)" if Interaction(code) == Interaction.kNC else "E_ℓ"
+
+
 def event_caption(truth: Mapping[str, float]) -> tuple[str, str]:
-    """Two caption lines for one event's truth: its classes, then Eν, E_lepton (GeV) and y."""
+    """Two caption lines for one event's truth: its classes, then Eν, E_ℓ (GeV; for NC the outgoing
+    neutrino's) and E_ℓ/E_ν (the seeds' y; the inelasticity is 1 − E_ℓ/E_ν)."""
     code = int(truth["interaction"])
     interaction = Interaction(code).name
     flavour = TASKS["flavour"].class_names[int(flavour_index(code))]
@@ -77,7 +83,7 @@ def event_caption(truth: Mapping[str, float]) -> tuple[str, str]:
     y = f"{lep / nu:.2f}" if nu > 0 else "–"
     return (
         f"{interaction} ({classes}) · final state {finalstate}",
-        f"Eν = {nu:.2f} GeV · E_lepton = {lep:.2f} GeV · y = {y}",
+        f"Eν = {nu:.2f} GeV · {_lepton_word(code)} = {lep:.2f} GeV · E_ℓ/E_ν = {y}",
     )
 
 
@@ -214,7 +220,8 @@ def class_distributions(meta: Mapping[str, np.ndarray], out: str | os.PathLike, 
     flavour = flavour_index(interaction[used])
     flavour_names = TASKS["flavour"].class_names
     edges = np.linspace(*ENERGY_RANGE_GEV, 51)
-    for ax, key, label in ((nu_ax, "nuenergy", "Eν (GeV)"), (lep_ax, "lepenergy", "E_lepton (GeV)")):
+    panels = ((nu_ax, "nuenergy", "Eν (GeV)"), (lep_ax, "lepenergy", "E_ℓ (GeV; NC: outgoing ν)"))
+    for ax, key, label in panels:
         values = np.clip(np.asarray(meta[key])[used], edges[0], edges[-1] - 1e-6)  # overflow in the last bin
         groups = [values[flavour == f] for f in range(len(flavour_names))]
         labels = [f"{name} ({len(g):,})" for name, g in zip(flavour_names, groups, strict=True)]

@@ -32,6 +32,7 @@ METRIC_LABELS = {
     "loss": "mean cross-entropy (nats)",
     "bias": r"bias $\langle (\hat{x} - x)/x \rangle$",
     "resolution": r"resolution RMS$[(\hat{x} - x)/x]$",
+    "resolution_unbiased": r"spread std$[(\hat{x} - x)/x]$ (bias removed)",
 }
 
 

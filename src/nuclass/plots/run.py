@@ -61,7 +61,8 @@ def plot_test_set(
             f"Confusion matrix ({label})",
         )
     else:
-        quantity = "y" if task.name == "y" else r"$E_\nu$"
+        quantity = task.quantity or task.name
+        note = f"; {task.quantity_note}" if task.quantity_note else ""
         pred = task.squeeze_scores(score)
         paths["predicted_vs_true"] = predicted_vs_true(
             y,
@@ -69,7 +70,7 @@ def plot_test_set(
             out_dir / f"{prefix}_predicted_vs_true.png",
             quantity,
             task.unit,
-            f"Predicted vs true ({label})",
+            f"Predicted vs true {quantity} ({label}{note})",
         )
         paths["by_true"] = binned_performance(
             block["by_true"],
@@ -77,7 +78,7 @@ def plot_test_set(
             out_dir / f"{prefix}_by_true.png",
             metrics,
             block,
-            f"Bias and resolution vs true {quantity} ({label})",
+            f"Bias and resolution vs true {quantity} ({label}{note})",
         )
     for variable, grouping in GROUPINGS.items():
         if variable not in block["by"]:  # e.g. no vertex in these files
@@ -103,18 +104,22 @@ def plot_run(
     sets: Mapping[str, Mapping[str, np.ndarray]],
     result: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Every figure of a run into RUN_DIR/plots/; returns their paths relative to RUN_DIR, per test set."""
-    out_dir = run.plots
+    """Every figure of a run's task into RUN_DIR/plots/ (a multi-task run's: plots/TASK/, the training curves
+    in plots/); returns their paths relative to RUN_DIR, per test set."""
+    out_dir = run.task_plots(task.name)
     rel: dict[str, Any] = {}
     log = run.file(RunDir.TRAINING_LOG)
     if log.is_file():
         rel["training_curves"] = (
-            training_curves(log, out_dir / "training_curves.png").relative_to(run.path).as_posix()
+            training_curves(log, run.plots / "training_curves.png").relative_to(run.path).as_posix()
         )
     info = run.read_model_info()
-    if info.get("class_counts"):
+    counts = info.get("class_counts")
+    if counts and run.is_multitask():
+        counts = counts.get(task.name)
+    if counts:
         balance = str(info.get("config", {}).get("balance") or "")
-        path = class_counts(info["class_counts"], task.class_names, out_dir / "class_counts.png", balance)
+        path = class_counts(counts, task.class_names, out_dir / "class_counts.png", balance)
         rel["class_counts"] = path.relative_to(run.path).as_posix()
     for name, arrays in sets.items():
         paths = plot_test_set(task, arrays, result["test_sets"][name], out_dir, name)

@@ -36,7 +36,8 @@ def _typical_events(truth: Mapping[str, np.ndarray], task_name: str) -> list[tup
         for q in (0.2, 0.5, 0.8):  # a low, a typical and a high value of the regression target
             best = int(np.argmin(np.abs(target - np.quantile(target, q))))
             chosen.append(
-                (int(rows[best]), f"true {task.class_names[0]} = {target[best]:.3g} {task.unit}".strip())
+                (int(rows[best]),
+                 f"true {task.quantity or task.class_names[0]} = {target[best]:.3g} {task.unit}".strip())
             )
     return chosen
 
@@ -77,7 +78,7 @@ def data_section(run: RunDir, metrics: Mapping[str, Any]) -> str:
     files = [p for key in ("test", "train", "val") for p in splits.get(key, [])] or [
         p for files_ in splits.values() for p in files_
     ]
-    out_dir = run.plots
+    out_dir = run.task_plots(task_name)
     if files:
         truths = [read_truth(p) for p in files]
         meta = {k: np.concatenate([t[k] for t in truths]) for k in ANALYSIS_TRUTH}

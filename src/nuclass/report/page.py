@@ -15,7 +15,8 @@ from nuclass.labels import KIND_METRICS, get_task
 from nuclass.report.html import CSS, esc, fmt, table
 from nuclass.report.run import run_section
 from nuclass.report.study import study_section
-from nuclass.run_dir import TEST_SETS, RunDir, StudyDir
+from nuclass.report.systematics import systematics_section
+from nuclass.run_dir import TEST_SETS, RunDir, StudyDir, SystematicsDir
 
 __all__ = ["comparison_table", "write_report"]
 
@@ -23,6 +24,7 @@ __all__ = ["comparison_table", "write_report"]
 # How the best of several runs' values is picked: the highest, unless a figure is better lower (or near 0).
 _BEST: dict[str, Callable[[list[float]], float]] = {
     "resolution": min,
+    "resolution_unbiased": min,
     "mae": min,
     "bias": lambda values: min(values, key=abs),
 }
@@ -63,7 +65,9 @@ def comparison_table(runs: Sequence[tuple[str, str, Mapping[str, Any]]]) -> str:
         )
     return (
         "<p>Headline metrics of every run; the best value among runs of the same task is highlighted "
-        "(highest accuracy and ROC AUC, lowest resolution and MAE, bias closest to 0).</p>" + "".join(tables)
+        "(highest accuracy and ROC AUC, lowest resolution, spread and MAE, bias closest to 0). Accuracy is "
+        "at score ≥ 0.5 (binary) or the most probable class; accuracy_at_best_cut at the cut maximising "
+        "efficiency × purity; a multi-task run has a row per task.</p>" + "".join(tables)
     )
 
 
@@ -73,10 +77,11 @@ def write_report(
     out_html: str | os.PathLike,
     *,
     studies: Sequence[Mapping[str, Any] | str | os.PathLike] = (),
+    systematics: Sequence[str | os.PathLike] = (),
     title: str = "nuclass report",
 ) -> Path:
     """Write ONE self-contained HTML report of `run_dirs` (and `studies`: study directories, or study.json
-    dicts without figures) to `out_html`, atomically.
+    dicts without figures; `systematics`: systematics directories) to `out_html`, atomically.
 
     Every run must have been evaluated (metrics.json; FormatError otherwise). Figures are embedded as
     base64 PNG; nothing is loaded from the network when the page is opened.
@@ -85,11 +90,17 @@ def write_report(
 
     out_html = Path(out_html)
     run_dirs = [Path(r) for r in run_dirs]
-    if not run_dirs and not studies:
-        raise FormatError(out_html, None, "at least one run directory or study to report on", "none")
+    if not run_dirs and not studies and not systematics:
+        expected = "at least one run, study or systematics directory to report on"
+        raise FormatError(out_html, None, expected, "none")
     anchors = [f"run-{i + 1}" for i in range(len(run_dirs))]
     sections = [run_section(r, a) for r, a in zip(run_dirs, anchors, strict=True)]
-    metrics = [(a, r.name, RunDir(r).read_metrics()) for r, a in zip(run_dirs, anchors, strict=True)]
+    metrics = []  # (anchor, label, metrics of one task): a multi-task run gives a row per task
+    for r, a in zip(run_dirs, anchors, strict=True):
+        per_task = RunDir(r).read_task_metrics()
+        single = len(per_task) == 1
+        metrics += [(a if single else f"{a}-{t}", r.name if single else f"{r.name} [{t}]", m)
+                    for t, m in per_task.items()]
     nav = "".join(f'<a href="#{esc(a)}">{esc(r.name)}</a>' for r, a in zip(run_dirs, anchors, strict=True))
     body = [
         f"<h1>{esc(title)}</h1><p class=muted>nuclass {esc(__version__)}, written "
@@ -106,11 +117,13 @@ def write_report(
             for s in studies
         ]
         body.append("<h2>Studies</h2>" + "".join(rendered))
+    if systematics:
+        body.append("<h2>Systematics</h2>" + "".join(
+            systematics_section(SystematicsDir(d).read(), d) for d in systematics))
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
         f"<style>{CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n"
     )
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_html) as tmp:
+    with atomic_path(out_html) as tmp:  # missing folders made
         tmp.write_text(page, encoding="utf-8")
     return out_html

@@ -88,6 +88,8 @@ def study_section(study: Mapping[str, Any], directory: str | os.PathLike | None 
         selection_keys = ("where", "signal", "background", "equalize_signal")
         settings = {k: x for k, x in v.get("settings", {}).items() if k not in selection_keys}
         extra = "; ".join(f"{k}: {x}" for k, x in settings.items())
+        if v.get("simulation"):
+            extra = "; ".join(filter(None, [f"trained on: {v['simulation']['label']}", extra]))
         delta = v.get("delta_vs_baseline")
         rows.append(
             [

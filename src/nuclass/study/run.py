@@ -2,7 +2,9 @@
 compared with its baseline → OUT/study.json and OUT/plots/ (see StudyDir).
 
 Repeat r of every variant uses seed `seed + r`, so all variants of one repeat share the split.
-Uncertainties and the significance rule: study.compare.
+Uncertainties and the significance rule: study.compare. A variant with a `simulation` trains on the data
+simulated again with that variation (OUT/data/VARIANT/: the same files, seed and interactions as the given
+data's manifest) and takes as its common test set the given data's files of its test split.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from nuclass.data.index import build_index
 from nuclass.data.splits import split_files
-from nuclass.errors import ConfigError, NuclassError
+from nuclass.errors import ConfigError, Interrupted, NuclassError
 from nuclass.evaluation import evaluate_run, json_ready
 from nuclass.io import expand_paths
 from nuclass.labels import Task, get_task
@@ -51,17 +53,51 @@ def _config_overrides(source: str | os.PathLike | None) -> dict[str, Any]:
     return values
 
 
-def _common_test(run: RunDir, task: Task, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """(target, score) of the run's model on the natural, unselected test files of its split: every event
-    the task uses (the first `limit` per file, as training indexes them)."""
-    index = build_index(run.read_split()["test"], task, max_events_per_file=limit)
+def _common_test(
+    run: RunDir, task: Task, limit: int | None, files: Sequence[Path] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(target, score) of the run's model on the natural, unselected test files of its split (or `files`):
+    every event the task uses (the first `limit` per file, as training indexes them)."""
+    index = build_index(files or run.read_split()["test"], task, max_events_per_file=limit)
     network, _, _ = load_model(run.path)
-    return index.target, predict_index(network, index)
+    return index.target, predict_index(network, index)[task.name]
 
 
-def _train_one(variant: Variant, config: Mapping[str, Any], run: RunDir) -> dict[str, Any]:
-    """Train one variant in `run`, evaluate it on its own and the common test set; the result (also
-    written to RUN_DIR/study_run.json, so a rerun of the study reuses finished trainings)."""
+def _simulated_data(variant: Variant, files: Sequence[Path], out: StudyDir) -> list[Path]:
+    """The files of `files` simulated again with the variant's variation in OUT/data/VARIANT/ (kept and
+    reused while the manifest matches): same names, seed and interactions, from the files' manifest."""
+    from nuclass.sim import SimConfig, read_manifest, simulate_files
+
+    folders = {f.parent for f in files}
+    manifest = read_manifest(next(iter(folders))) if len(folders) == 1 else None
+    numbers = [f.stem.removeprefix("neutrino") for f in files]
+    if manifest is None or not all(n.isdigit() for n in numbers):
+        raise ConfigError(
+            f"variant {variant.name}: training on a varied simulation needs --data from one folder simulated "
+            "by nuclass (neutrinoK.h5 files and simulation.json)"
+        )
+    config = variant.simulation.config(SimConfig.from_dict(manifest["config"], source="simulation.json"))
+    folder = out.path / "data" / variant.name
+    wanted = {
+        "seed": manifest["seed"],
+        "events_per_file": manifest["events_per_file"],
+        "config": config.to_dict(),
+    }
+    n_files = max(int(n) for n in numbers)
+    have = read_manifest(folder) if folder.is_dir() else None
+    if not (have and have.get("files") == n_files and all(have.get(k) == v for k, v in wanted.items())):
+        simulate_files(
+            folder, n_files, manifest["events_per_file"], seed=manifest["seed"], config=config, overwrite=True
+        )
+    return [folder / f.name for f in files]
+
+
+def _train_one(
+    variant: Variant, config: Mapping[str, Any], run: RunDir, nominal: Sequence[Path] = ()
+) -> dict[str, Any]:
+    """Train one variant in `run`, evaluate it on its own and the common test set (for a variant trained
+    on a varied simulation: the `nominal` files of its test split); the result (also written to
+    RUN_DIR/study_run.json, so a rerun of the study reuses finished trainings)."""
     started = time.monotonic()
     last = run.last_checkpoint
     if run.path.exists() and not last.is_file():
@@ -71,7 +107,11 @@ def _train_one(variant: Variant, config: Mapping[str, Any], run: RunDir) -> dict
     evaluate_run(run.path, plots=False)  # metrics.json of the run's own (selected) test sets
     task = get_task(cfg.task)
     own = {name: run.load_predictions(name, task) for name in TEST_SETS}
-    if variant.selection:
+    if variant.simulation is not None:
+        names = {p.name for p in run.read_split()["test"]}
+        common_files = [p for p in nominal if p.name in names]
+        common_target, common_score = _common_test(run, task, cfg.max_events_per_file, common_files)
+    elif variant.selection:
         common_target, common_score = _common_test(run, task, cfg.max_events_per_file)
     else:
         common_target, common_score = own["natural"]["target"], own["natural"]["score"]
@@ -111,6 +151,8 @@ def run_study(
     with a line of figures each.
     """
     out = StudyDir(out)
+    if out.path.exists() and not out.path.is_dir():
+        raise ConfigError(f"{out.path}: expected a study directory, got a file")
     progress = progress or NO_PROGRESS
     files = expand_paths(data)
     overrides = _config_overrides(config)
@@ -127,6 +169,7 @@ def run_study(
     plan = plan_variants(spec, n_train, max_variants)
     max_repeats = repeats or DEFAULT_REPEATS
     out.path.mkdir(parents=True, exist_ok=True)
+    data_of = {v.name: _simulated_data(v, files, out) for v in plan if v.simulation is not None}
     started = time.monotonic()
     results: dict[str, list[dict[str, Any]]] = {v.name: [] for v in plan}
     trained_seconds: list[float] = []
@@ -151,9 +194,13 @@ def run_study(
             if run.file(RunDir.STUDY_RESULT).is_file():
                 result = run.read_study_result()
             else:
-                values = {**settings, "data": [str(f) for f in files], "seed": seed, "progress": False}
+                data = data_of.get(variant.name, files)
+                values = {**settings, "data": [str(f) for f in data], "seed": seed, "progress": False}
                 try:
-                    result = _train_one(variant, values, run)
+                    result = _train_one(variant, values, run, files)
+                except (Interrupted, KeyboardInterrupt) as exc:
+                    done = sum(map(len, results.values()))
+                    raise _interrupted(spec, out, variant, seed, exc, done) from None
                 except NuclassError as exc:  # e.g. a selection that leaves a split empty: note it, go on
                     failures.append({"variant": variant.name, "seed": seed, "error": str(exc)})
                     progress.note(f"  {variant.name} seed {seed}: failed: {exc}")
@@ -178,6 +225,17 @@ def run_study(
     return study
 
 
+def _interrupted(spec: StudySpec, out: StudyDir, variant: Variant, seed: int, exc: BaseException,
+                 done: int) -> Interrupted:
+    """What a Ctrl-C during a training leaves: the finished trainings (each with its study_run.json) and the
+    interrupted one's checkpoint; the same command goes on from there."""
+    where = f" ({exc})" if isinstance(exc, Interrupted) else ""
+    return Interrupted(
+        f"study {spec.name} interrupted in {variant.name} seed {seed}{where}; {done} training(s) complete in "
+        f"{out.path / 'runs'}, no study.json written yet; the same command reuses them and goes on"
+    )
+
+
 def _summarise(
     spec: StudySpec,
     plan: Sequence[Variant],
@@ -199,6 +257,7 @@ def _summarise(
             "task": v.task,
             "selection": v.selection,
             "settings": {k: val for k, val in v.settings.items() if k != "task"},
+            "simulation": v.simulation.describe() if v.simulation else None,
             "baseline": v.baseline,
             "repeats": len(rs),
             "seeds": [r["seed"] for r in rs],

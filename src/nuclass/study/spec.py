@@ -1,5 +1,6 @@
 """Study specs: a grid of trainings on truth-selected data described in YAML (built-in ones in builtin/),
-checked whole before any training, and the variants a study plans to train."""
+checked whole before any training, and the variants a study plans to train. A variant may also train on
+a varied simulation (`simulation`: a systematics variation), to be tested on the nominal one."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import yaml
 from nuclass.errors import ConfigError
 from nuclass.labels import KIND_METRICS, get_task
 from nuclass.labels.selection import describe_selection
+from nuclass.systematics.catalogue import Variation, parse_variation, select_variations
 from nuclass.training.config import TrainConfig
 
 __all__ = [
@@ -49,20 +51,22 @@ _STUDY_KEYS = {
     "learning_curve",
     "questions",
 }
-_VARIANT_KEYS = {"label", "baseline"}
+_VARIANT_KEYS = {"label", "baseline", "simulation"}
 _QUESTION_KEYS = {"ask", "variant", "against", "subject", "higher", "lower", "same", "metric", "test"}
 _LAST, _PREVIOUS = "$last", "$previous"  # references to the last two variants (learning curves)
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One cell of the grid: its name, its own training-config settings (at least the task), a label, and
-    the variant it is compared with (None: a reference itself)."""
+    """One cell of the grid: its name, its own training-config settings (at least the task), a label, the
+    variant it is compared with (None: a reference itself), and the variation of the simulation it trains
+    on (None: the data given)."""
 
     name: str
     settings: Mapping[str, Any]
     label: str = ""
     baseline: str | None = None
+    simulation: Variation | None = None
 
     @property
     def task(self) -> str:
@@ -134,6 +138,26 @@ def _check_config(where: str, settings: Mapping[str, Any]) -> None:
         raise ConfigError(f"{where}: studies compare classifiers; task '{task.name}' is a regression")
 
 
+def _simulation(where: str, name: str, value: Any) -> Variation | None:
+    """A variant's `simulation`: a built-in variation's name or a variation's mapping (systematics'
+    catalogue keys); it must change the simulation (a reweighting cannot be trained on)."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, Mapping):
+            found = [parse_variation(name, dict(value), "study", source=where)]
+        else:
+            found = select_variations([str(value)])
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: simulation: {exc}") from None
+    if len(found) != 1 or not found[0].simulates:
+        raise ConfigError(
+            f"{where}: simulation must name one variation that changes the simulation (e.g. "
+            f"energy-scale-up), got {value!r}"
+        )
+    return found[0]
+
+
 def load_study(name_or_path: str | os.PathLike) -> StudySpec:
     """A study from a built-in name (see list_studies) or a YAML file. Every key, task, selection and
     reference is checked here, so a bad study fails before any training (ConfigError)."""
@@ -170,9 +194,11 @@ def load_study(name_or_path: str | os.PathLike) -> StudySpec:
         _check_keys(f"{path}: variant {vname}", settings, train_keys | _VARIANT_KEYS)
         label = str(settings.pop("label", "") or "")
         reference = settings.pop("baseline", baseline)
+        simulation = _simulation(f"{path}: variant {vname}", str(vname), settings.pop("simulation", None))
         settings = {"task": task, **settings}
         _check_config(f"{path}: variant {vname}", {**train, **settings})
-        variants.append(Variant(str(vname), settings, label, None if reference == vname else reference))
+        reference = None if reference == vname else reference
+        variants.append(Variant(str(vname), settings, label, reference, simulation))
     if curve is not None:
         _check_config(f"{path}: learning_curve", {**train, "task": task})
     names = [v.name for v in variants]

@@ -1,10 +1,12 @@
 """The callbacks of a training run: metrics.csv rows, the plateau schedule per validation, time-based
-validation that DDP ranks agree on, and checkpoints written atomically."""
+validation that DDP ranks agree on, checkpoints written atomically, and a resumable checkpoint on Ctrl-C."""
 
 from __future__ import annotations
 
 import math
 import resource
+import signal
+import threading
 import time
 from typing import Any
 
@@ -27,6 +29,7 @@ __all__ = [
     "RunClock",
     "QuietProgressBar",
     "AtomicCheckpointIO",
+    "SaveOnInterrupt",
     "make_callbacks",
     "SYNC_EVERY_STEPS",
 ]
@@ -221,6 +224,60 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, tmp, storage_options)
 
 
+class SaveOnInterrupt(pl.Callback):
+    """Ctrl-C during training: stop at the end of the current batch, save a resumable checkpoint as
+    checkpoints/last.ckpt (which `--resume` continues from) and note the epoch and step reached.
+
+    While training runs, the first Ctrl-C only asks to stop (a KeyboardInterrupt raised at an arbitrary
+    point can land in the middle of an optimiser step, or in a finaliser that Python then ignores): before
+    the next batch a KeyboardInterrupt goes through Lightning's `on_exception` hooks, and the checkpoint is
+    saved here. A second Ctrl-C stops at once (a validation under way, data still being indexed). In a
+    single process only: under DDP every rank would have to join the save, and ranks stopped at different
+    points cannot; there the last validation's last.ckpt stays the one to resume.
+    """
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.requested = False
+        self.stopped_at: tuple[int, int] | None = None  # (epoch, global step) when interrupted
+        self.saved = False
+
+    def _request(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._request)  # train() puts the previous handler back
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args: Any) -> None:
+        if self.requested:  # before the next batch: the last one is complete in the checkpoint
+            raise KeyboardInterrupt
+
+    def on_exception(self, trainer: pl.Trainer, module: pl.LightningModule, exception: BaseException) -> None:
+        if not isinstance(exception, KeyboardInterrupt):
+            return
+        self.stopped_at = (trainer.current_epoch, trainer.global_step)
+        if trainer.world_size == 1 and trainer.global_step > 0:
+            try:
+                trainer.save_checkpoint(self.run.last_checkpoint, weights_only=False)
+                self.saved = True
+            except Exception:  # noqa: BLE001 (stopped where no checkpoint can be made: the last one stays)
+                self.saved = False
+
+    def message(self) -> str:
+        """What the user reads: where training stopped and how to go on."""
+        epoch, step = self.stopped_at or (0, 0)
+        if self.saved:
+            how = f"resume with --resume (checkpoint {self.run.last_checkpoint} saved now)"
+        elif self.run.last_checkpoint.is_file():
+            how = f"resume with --resume (from the last validation's checkpoint {self.run.last_checkpoint})"
+        else:
+            how = "no checkpoint was made yet: the same command starts the run again"
+        return f"{self.run.path}: interrupted at epoch {epoch}, step {step}; {how}"
+
+
 def make_callbacks(
     run: RunDir,
     patience: int,
@@ -246,6 +303,7 @@ def make_callbacks(
         EarlyStopping(monitor="val_loss", mode="min", patience=patience, check_on_train_epoch_end=False),
         EpochShuffle(),
         RunClock(),
+        SaveOnInterrupt(run),
     ]
     if val_every_minutes is not None:
         callbacks.append(TimedValidation(val_every_minutes))

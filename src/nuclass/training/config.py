@@ -20,6 +20,7 @@ from nuclass.errors import ConfigError
 from nuclass.labels import Task
 from nuclass.labels.selection import EventSelection
 from nuclass.models import Recipe, list_models
+from nuclass.models.registry import multitask_models
 
 __all__ = [
     "TrainConfig",
@@ -27,6 +28,7 @@ __all__ = [
     "PRESETS",
     "PRECISIONS",
     "GPU_PRECISIONS",
+    "LOSS_WEIGHTINGS",
     "config_values",
     "load_config",
     "resolve",
@@ -34,6 +36,7 @@ __all__ = [
 
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")  # Lightning's names
 GPU_PRECISIONS = ("16-mixed",)  # float16 autocast: GPUs only
+LOSS_WEIGHTINGS = ("fixed", "uncertainty")  # how several tasks' losses are combined
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class TrainConfig:
     train, val and test; equalize_signal: a truth field (interaction or finalstate) whose values are cut
     to equal counts among the signal events of each split (seed 000's equal QE and DIS); train_files:
     train on the first N training files of the split only (learning curves; val and test unchanged).
+    task: one task, "all", or a comma list ("numu-cc,energy"): several tasks train one multi-task network
+    (cvn), a head each; their losses are combined with `task_weights` ({task: weight}, default 1 each),
+    or with learned weights when loss_weighting is "uncertainty" (training.module.UncertaintyWeights).
     val_every_minutes: validate (and checkpoint) after this much wall time instead of once per epoch:
     on a CPU an epoch over many files lasts hours. A time budget always ends with a validation.
     val_events: validate on a fixed, seeded subsample of about this many validation events, whole chunks
@@ -94,6 +100,8 @@ class TrainConfig:
     background: str | None = None
     equalize_signal: str | None = None
     train_files: int | None = None
+    loss_weighting: str = "fixed"
+    task_weights: dict[str, float] | None = None
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
@@ -179,15 +187,44 @@ def load_config(source: str | os.PathLike, **overrides: Any) -> TrainConfig:
     return TrainConfig.from_dict({**config_values(source), **overrides})
 
 
-def resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
-    """Fill every None from the model's recipe and the task; check the choices."""
+def _check_tasks(config: TrainConfig, tasks: tuple[Task, ...], balance: str) -> None:
+    """The multi-task choices: a model with a head per task, per-task balance, weights of the run's tasks."""
+    names = [t.name for t in tasks]
+    if config.loss_weighting not in LOSS_WEIGHTINGS:
+        raise ConfigError(
+            f"unknown loss_weighting '{config.loss_weighting}'; valid: {', '.join(LOSS_WEIGHTINGS)}"
+        )
+    for name, weight in (config.task_weights or {}).items():
+        if name not in names or not isinstance(weight, int | float) or weight < 0:
+            raise ConfigError(f"task_weights: expected weights ≥ 0 of the run's tasks ({', '.join(names)}), "
+                              f"got {name}: {weight!r}")
+    if len(tasks) == 1:
+        return
+    if config.model not in multitask_models():
+        raise ConfigError(f"several tasks need a multi-task model ({', '.join(multitask_models())}); "
+                          f"'{config.model}' has one head")
+    if balance == "undersample":
+        raise ConfigError("balance 'undersample' needs one task; several tasks use weights (per-task class "
+                          "weights), sampler (over the joint labels) or none")
+    if config.signal is not None or config.background is not None or config.equalize_signal is not None:
+        raise ConfigError("--signal / --background / equalize_signal need one binary task; use --where")
+
+
+def resolve(config: TrainConfig, task: Task | tuple[Task, ...], recipe: Recipe) -> TrainConfig:
+    """Fill every None from the model's recipe and the task(s); check the choices."""
     if config.model not in list_models():
         raise ConfigError(f"unknown model '{config.model}'; valid models: {', '.join(list_models())}")
-    balance = config.balance or ((recipe.balance or "undersample") if task.is_classification else "none")
+    tasks = (task,) if isinstance(task, Task) else tuple(task)
+    classifies = any(t.is_classification for t in tasks)
+    default = (recipe.balance or "undersample") if len(tasks) == 1 else "weights"
+    balance = config.balance or (default if classifies else "none")
     if balance not in BALANCE_METHODS:
         raise ConfigError(f"unknown balance '{balance}'; valid: {', '.join(BALANCE_METHODS)}")
-    if balance != "none" and not task.is_classification:
-        raise ConfigError(f"balance '{balance}' needs classes; task '{task.name}' is a regression (use none)")
+    if balance != "none" and not classifies:
+        raise ConfigError(
+            f"balance '{balance}' needs classes; task '{config.task}' is a regression (use none)"
+        )
+    _check_tasks(config, tasks, balance)
     if not config.data:
         raise ConfigError("no data: give --data with files or directories")
     for name in ("max_minutes", "val_every_minutes", "max_cpu_seconds"):
@@ -213,6 +250,7 @@ def resolve(config: TrainConfig, task: Task, recipe: Recipe) -> TrainConfig:
         raise ConfigError(f"unknown precision '{config.precision}'; valid: {', '.join(PRECISIONS)}")
     if config.precision in GPU_PRECISIONS and not _cuda_available():
         raise ConfigError(f"precision {config.precision} needs a GPU; on a CPU use bf16-mixed")
+    task = tasks[0]
     config.selection.check_task(task.name, task.kind)
     if config.equalize_signal is not None:
         if task.kind != "binary" or config.equalize_signal not in EQUALIZE_FIELDS:

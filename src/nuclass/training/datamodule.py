@@ -3,6 +3,8 @@ starts each training epoch's new shuffle."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import lightning.pytorch as pl
 
 from nuclass.data.prepare import PreparedData
@@ -22,18 +24,20 @@ class StreamingData(pl.LightningDataModule):
     seeded; all of it when None), in training-sized batches: on a CPU, cvn and seed-multiview infer
     half as many events per CPU-second in batches of 256 as in batches of 64 (benchmarks/README_train.md)."""
 
-    def __init__(self, config: TrainConfig, task: Task, data: PreparedData, recipe: Recipe) -> None:
+    def __init__(
+        self, config: TrainConfig, tasks: Sequence[Task], data: PreparedData, recipe: Recipe
+    ) -> None:
         super().__init__()
         self.num_workers = config.num_workers
         self.train_set = StreamingDataset(
-            data.train, task, batch_size=config.batch_size, shuffle=True, seed=config.seed,
+            data.train, tasks, batch_size=config.batch_size, shuffle=True, seed=config.seed,
             buffer_events=config.buffer_events, draw_weights=data.draw_weights, mirror_x=recipe.mirror_x,
         )
         val = data.val
         if config.val_events is not None:
             val = val.chunk_subsample(config.val_events, config.seed)
         self.val_set = StreamingDataset(
-            val, task, batch_size=config.batch_size, shuffle=False, seed=config.seed,
+            val, tasks, batch_size=config.batch_size, shuffle=False, seed=config.seed,
             buffer_events=config.buffer_events,
         )
 

@@ -1,5 +1,6 @@
 """Where nuclass reaches past Lightning's public API, in one place: two loop internals that time-based
-validation needs, and the quieting of tips and warnings that do not apply to streaming CPU runs.
+validation needs, the quieting of tips and warnings that do not apply to streaming CPU runs, and the check
+of a run's accelerator, devices, strategy and precision before anything is written.
 
 tests/test_lightning_adapter.py fails loudly when a Lightning release moves these internals.
 """
@@ -14,7 +15,9 @@ from collections.abc import Iterator
 
 import lightning.pytorch as pl
 
-__all__ = ["is_last_batch", "set_validation_due", "quiet_lightning"]
+from nuclass.errors import ConfigError
+
+__all__ = ["is_last_batch", "set_validation_due", "quiet_lightning", "check_trainer_choices"]
 
 
 def is_last_batch(trainer: pl.Trainer) -> bool:
@@ -47,6 +50,9 @@ def quiet_lightning() -> Iterator[None]:
             r".*ReduceLROnPlateau conditioned on metric val_loss which is not available.*",
             # each worker reads its own batches (see StreamingDataset)
             r".*IterableDataset.*has `__len__` defined.*",
+            # a checkpoint from mid-epoch (Ctrl-C, --val-every-minutes) resumes with the epoch's remaining
+            # number of batches drawn afresh from its start: the streaming loader keeps no position
+            r".*resuming from a checkpoint that ended before the epoch ended.*",
         ):
             warnings.filterwarnings("ignore", message=message)
         try:
@@ -54,3 +60,31 @@ def quiet_lightning() -> Iterator[None]:
         finally:
             logger.setLevel(level)
 
+
+
+def check_trainer_choices(accelerator: str, devices: int, strategy: str, precision: str) -> None:
+    """ConfigError, in one line, if Lightning would refuse these choices (an unknown strategy or
+    accelerator, one that is not installed or not available here, or a combination it rejects): Lightning
+    checks them when a Trainer is made, which is cheap and writes nothing, long before a fit."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+    from lightning.pytorch.accelerators import AcceleratorRegistry
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    names = StrategyRegistry.available_strategies()
+    strategies = ["auto", *sorted(s for s in names if "find_unused" not in s)]
+    if strategy not in strategies and strategy not in StrategyRegistry:
+        raise ConfigError(f"unknown strategy '{strategy}'; Lightning's strategies: {', '.join(strategies)}")
+    accelerators = ["auto", "gpu", *sorted(AcceleratorRegistry.available_accelerators())]
+    if accelerator not in accelerators:
+        raise ConfigError(f"unknown accelerator '{accelerator}'; valid: {', '.join(accelerators)}")
+    try:
+        with quiet_lightning():
+            pl.Trainer(accelerator=accelerator, devices=devices, strategy=strategy, precision=precision,
+                       logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                       enable_model_summary=False)
+    except (ValueError, TypeError, ImportError, RuntimeError, MisconfigurationException) as exc:
+        why = " ".join(str(exc).split()).split(". ")[0].rstrip(".")
+        raise ConfigError(
+            f"Lightning cannot run accelerator {accelerator}, devices {devices}, strategy {strategy}, "
+            f"precision {precision}: {why}"
+        ) from None

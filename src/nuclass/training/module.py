@@ -1,9 +1,11 @@
-"""The LightningModule: one network trained on one task, its loss, logged metrics, optimiser and schedule."""
+"""The LightningModule: one network trained on one task or several (a head each), its loss, logged
+metrics, optimiser and schedule."""
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning.pytorch as pl
@@ -13,88 +15,172 @@ from lightning.pytorch.callbacks import Timer
 from torch.nn import functional as F
 
 from nuclass.errors import ConfigError
+from nuclass.labels import Task
 from nuclass.models.network import TaskNetwork
 from nuclass.training.callbacks import CpuBudget
 from nuclass.training.config import TrainConfig
 
-__all__ = ["TaskModule", "set_threads"]
+__all__ = ["TaskModule", "UncertaintyWeights", "set_threads", "target_used_tensor"]
+
+
+def target_used_tensor(task: Task, y: torch.Tensor) -> torch.Tensor:
+    """Mask (B,) of the targets the task uses: not NaN (regression), not −1 (classes); see
+    data.index.unused_target."""
+    return torch.isfinite(y) if task.kind == "regression" else y >= 0
+
+
+class UncertaintyWeights(torch.nn.Module):
+    """Learned task weights (Kendall, Gal & Cipolla 2018): a log variance s_k per task, total loss
+    Σ_k c_k exp(−s_k) L_k + s_k / 2 with c_k = 1/2 for a regression (Gaussian likelihood) and 1 for a
+    classification; the s_k train with the network (no weight decay) and are not part of its weights."""
+
+    def __init__(self, tasks: Sequence[Task]) -> None:
+        super().__init__()
+        self.names = [t.name for t in tasks]
+        self.log_var = torch.nn.Parameter(torch.zeros(len(tasks)))
+        self.register_buffer("scale", torch.tensor([1.0 if t.is_classification else 0.5 for t in tasks]))
+
+    def forward(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
+        stacked = torch.stack([losses[name] for name in self.names])
+        return (self.scale * torch.exp(-self.log_var) * stacked + 0.5 * self.log_var).sum()
+
+    def weights(self) -> dict[str, float]:
+        """The effective weight c_k exp(−s_k) of each task's loss."""
+        w = (self.scale * torch.exp(-self.log_var)).detach().cpu().tolist()
+        return dict(zip(self.names, w, strict=True))
+
+
+def _masked_mean(per_event: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Σ w l / Σ w, 0 (with a gradient path) when no event of the batch counts."""
+    return (weight * per_event).sum() / weight.sum().clamp_min(1e-12)
 
 
 class TaskModule(TaskNetwork, pl.LightningModule):
-    """A TaskNetwork as Lightning trains it: loss, metrics and optimiser from the task kind and the recipe.
+    """A TaskNetwork as Lightning trains it: loss, metrics and optimiser from the task kinds and the recipe.
 
-    The loss is weighted by the buffer `class_weights`, the validation loss the same way; regression
+    Each head's loss counts only the events its task uses (targets −1 or NaN are skipped: the regressions
+    skip code 15, mode skips cosmic and other), weighted by that task's buffer `class_weights`; regression
     targets are standardised by `target_mean` / `target_std` (see models.network.TaskNetwork, whose
-    state-dict layout the checkpoints and model.safetensors share).
+    state-dict layout the checkpoints and model.safetensors share). Several tasks' losses are combined
+    with fixed weights (config.task_weights, default 1 each) or, with config.loss_weighting
+    "uncertainty", learned ones (UncertaintyWeights); val_loss, which early stopping and the best
+    checkpoint follow, always uses the fixed weights, so that it stays comparable from one validation to
+    the next.
     """
 
     def __init__(
         self,
         net: torch.nn.Module,
-        task_name: str,
+        tasks: str | Sequence[str],
         config: TrainConfig,
-        class_weights: np.ndarray | None = None,
-        target_stats: tuple[float, float] = (0.0, 1.0),
+        class_weights: Mapping[str, np.ndarray] | np.ndarray | None = None,
+        target_stats: Mapping[str, tuple[float, float]] | tuple[float, float] | None = None,
     ) -> None:
-        super().__init__(net, task_name, class_weights, target_stats)
+        super().__init__(net, tasks, class_weights, target_stats)
         self.run_config = config
-        self._train_sums: tuple[Any, Any, int] = (0.0, 0.0, 0)  # loss × events, metric, events
+        fixed = config.task_weights or {}
+        self.fixed_weights = {name: float(fixed.get(name, 1.0)) for name in self.task_names}
+        if config.loss_weighting == "uncertainty" and len(self.task_names) > 1:
+            self.loss_weighting = UncertaintyWeights(self.tasks)
+        self._train_sums: dict[str, tuple[Any, Any]] = {}  # figure -> (sum, weight) since the last validation
         self.train_means: dict[str, float] = {}
 
-    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        kind = self.task.kind
-        if kind == "binary":
-            w = self.class_weights[y]
-            per_event = F.binary_cross_entropy_with_logits(out[:, 0], y.float(), reduction="none")
-            return (w * per_event).sum() / w.sum()
-        if kind == "multiclass":
-            return F.cross_entropy(out, y, weight=self.class_weights)
-        return F.mse_loss(out[:, 0], (y - self.target_mean) / self.target_std)
+    def _task_loss(self, task: Task, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        used = target_used_tensor(task, y)
+        if task.kind == "regression":
+            mean, std = self.buffer("target_mean", task.name), self.buffer("target_std", task.name)
+            target = torch.where(used, (y - mean) / std, torch.zeros_like(y))
+            return _masked_mean((out[:, 0] - target) ** 2, used.float())
+        cls = y.clamp_min(0)
+        w = self.buffer("class_weights", task.name)[cls] * used
+        if task.kind == "binary":
+            per_event = F.binary_cross_entropy_with_logits(out[:, 0], cls.float(), reduction="none")
+        else:
+            per_event = F.cross_entropy(out, cls, reduction="none")
+        return _masked_mean(per_event, w)
 
-    def _step(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """(loss, summed metric, events) of a batch: the metric is the number right (classification) or
-        the summed absolute error in network space (regression; ln E for energy)."""
+    def _losses(self, out: torch.Tensor, y: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        parts = self.split_outputs(out)
+        return {t.name: self._task_loss(t, parts[t.name], y[t.name]) for t in self.tasks}
+
+    def _loss(self, out: torch.Tensor, y: Mapping[str, torch.Tensor] | torch.Tensor) -> torch.Tensor:
+        """The fixed-weight total loss of a batch (y: {task: target}, or one tensor for a one-task
+        network)."""
+        y = y if isinstance(y, Mapping) else {self.task_names[0]: y}
+        losses = self._losses(out, y)
+        return sum(self.fixed_weights[name] * loss for name, loss in losses.items())
+
+    def _step(self, batch: dict[str, Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict[str, Any]]:
+        """(per-task losses, fixed-weight total loss, {figure name: (sum, weight)}) of a batch. The figures
+        are each task's number right (classification) or summed absolute error in network space
+        (regression; ln E for energy) over the events it uses, with the loss summed over events."""
         out = self(batch["x"])
         y = batch["y"]
-        loss = self._loss(out, y)
-        if self.task.is_classification:
-            pred = (out[:, 0] > 0).long() if self.task.kind == "binary" else out.argmax(1)
-            metric = (pred == y).sum()
-        else:
-            metric = (out[:, 0] * self.target_std + self.target_mean - y).abs().sum()
-        return loss, metric, len(y)
+        losses = self._losses(out, y)
+        loss = sum(self.fixed_weights[name] * value for name, value in losses.items())
+        n = len(batch["pos"])
+        sums: dict[str, Any] = {"loss": (loss * n, n)}
+        multi = len(self.task_names) > 1
+        parts = self.split_outputs(out)
+        for task in self.tasks:
+            suffix = f"_{task.name}" if multi else ""
+            if multi:
+                sums[f"loss{suffix}"] = (losses[task.name] * n, n)
+            name, total, weight = self._figure(task, parts[task.name], y[task.name])
+            sums[f"{name}{suffix}"] = (total, weight)
+        return losses, loss, sums
 
-    @property
-    def metric_name(self) -> str:
-        return "acc" if self.task.is_classification else "mae"
+    def _figure(
+        self, task: Task, out: torch.Tensor, y: torch.Tensor
+    ) -> tuple[str, torch.Tensor, torch.Tensor]:
+        """("acc", events right, events used) or ("mae", summed absolute error in network space, events
+        used): the events the task uses."""
+        used = target_used_tensor(task, y).float()
+        if task.is_classification:
+            pred = (out[:, 0] > 0).long() if task.kind == "binary" else out.argmax(1)
+            return "acc", ((pred == y).float() * used).sum(), used.sum()
+        mean, std = self.buffer("target_mean", task.name), self.buffer("target_std", task.name)
+        error = torch.where(used > 0, out[:, 0] * std + mean - y, torch.zeros_like(y)).abs()
+        return "mae", error.sum(), used.sum()
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        """The loss, summed on its device since the last validation: nothing per step waits for the device
-        or goes through Lightning's logging (the training means are logged at each validation)."""
-        loss, metric, n = self._step(batch)
-        total, right, events = self._train_sums
-        self._train_sums = (total + loss.detach() * n, right + metric.detach(), events + n)
-        return loss
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        """The loss optimised (learned task weights where asked), with the fixed-weight loss and the
+        figures summed on their device since the last validation: nothing per step waits for the device or
+        goes through Lightning's logging (the training means are logged at each validation)."""
+        losses, loss, sums = self._step(batch)
+        for name, (total, weight) in sums.items():
+            before = self._train_sums.get(name, (0.0, 0.0))
+            w = weight.detach() if isinstance(weight, torch.Tensor) else weight
+            self._train_sums[name] = (before[0] + total.detach(), before[1] + w)
+        return self.loss_weighting(losses) if hasattr(self, "loss_weighting") else loss
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        loss, metric, n = self._step(batch)
-        for name, value in (("val_loss", loss), (f"val_{self.metric_name}", metric / n)):
-            self.log(name, value, batch_size=n, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        _, _, sums = self._step(batch)
+        n = len(batch["pos"])
+        for name, (total, weight) in sums.items():
+            value = total / (weight.clamp_min(1e-12) if isinstance(weight, torch.Tensor) else weight)
+            self.log(f"val_{name}", value, batch_size=n, on_step=False, on_epoch=True,
+                     prog_bar="_" not in name or len(self.task_names) == 1, sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
-        """Training loss and metric means since the previous validation (this rank's batches) into
-        `train_means`, the progress bar and the logs; NaN without a training batch in between."""
-        loss, metric, n = self._train_sums
-        self._train_sums = (0.0, 0.0, 0)
+        """Training means since the previous validation (this rank's batches) into `train_means`, the
+        progress bar and the logs: train_loss is the fixed-weight loss, comparable with val_loss (the
+        learned-weights objective is not); NaN without a training batch in between."""
+        sums, self._train_sums = self._train_sums, {}
         self.train_means = {
-            "train_loss": float(loss) / n if n else math.nan,
-            f"train_{self.metric_name}": float(metric) / n if n else math.nan,
+            f"train_{name}": float(total) / float(weight) if float(weight) else math.nan
+            for name, (total, weight) in sums.items()
         }
-        self.log_dict(self.train_means, prog_bar=True, on_epoch=True)
+        if not self.train_means:
+            self.train_means = {"train_loss": math.nan}
+        for name, value in self.train_means.items():  # per-task figures of several tasks: logs only
+            self.log(name, value, prog_bar=name.count("_") == 1, on_epoch=True)
 
     def configure_optimizers(self) -> Any:
         recipe, lr = self.recipe, self.run_config.learning_rate
-        params = self.net.parameters()
+        params: list[Any] = [{"params": list(self.net.parameters())}]
+        if hasattr(self, "loss_weighting"):
+            params.append({"params": list(self.loss_weighting.parameters()), "weight_decay": 0.0})
         # Keras' epsilon (1e-7) and RMSprop rho (0.9), as the seeds trained
         if recipe.optimizer == "adam":
             optimizer = torch.optim.Adam(params, lr=lr, eps=1e-7, weight_decay=recipe.weight_decay)
