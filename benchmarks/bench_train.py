@@ -3,13 +3,16 @@ memory against the number of files.
 
 1. Network speed on simulated maps, per model, for 1 and 2 torch threads: a training step (forward,
    backward, optimiser) at the model's recipe batch size, and inference in batches of 256.
-2. Streaming-dataset speed: one shuffled epoch of reading (batches stay uint8), in the main process.
-3. Peak memory (VmHWM of a fresh subprocess, and resource.getrusage for its largest data worker, which
-   counts the pages it shares with its parent) while streaming one
+2. The training loader alone (part "loader"): cvn's shuffled, mirrored epoch through WindowBatches with
+   0, 1, 2, 4 loader threads, events/s of wall time and per CPU-second, and the workers a GPU needs.
+3. Peak memory (VmHWM of a fresh subprocess, and resource.getrusage for its largest child process, which
+   counts the pages it shares with its parent; the loader's workers are threads of the training process
+   since issue 17, so this column is now ≈ 0) while streaming one
    shuffled epoch over 1, 10 and 50 simulated files, and while training cvn for a few batches on them
-   through `nuclass.training.train` (data workers counted separately). Prints markdown tables.
+   through `nuclass.training.train`. Prints markdown tables.
 
     .venv/bin/python benchmarks/bench_train.py [--files 1 10 50] [--events-per-file 1000] [--cache DIR]
+        [--parts speed loader memory] [--workers 0 1 2 4]
 
 Simulated files are cached in --cache (default: $TMPDIR/nuclass-bench-train) and reused.
 """
@@ -39,35 +42,72 @@ def simulated_files(cache: Path, n_files: int, events_per_file: int) -> list[Pat
     return wanted
 
 
+def step_rate(module, maps, precision: str = "32-true", steps: int | None = 6,
+              seconds: float | None = None, clock=time.perf_counter) -> float:
+    """Bare training steps of `module` (a TaskModule): events/s of forward, backward and the recipe's
+    optimiser on in-memory batches of `maps` ((N, 2, 100, 80) uint8; several batches, in turn), channels
+    last, after two warm-up steps; `steps` steps, or as many as fit in `seconds`, by `clock` (wall time;
+    time.process_time for events per CPU-second). "bf16-mixed" runs under
+    bfloat16 autocast as Lightning's does. Networks that take raw maps (TaskNetwork.pixels) get them raw,
+    older ones normalised (for "before" runs on older code)."""
+    import torch
+
+    batch = module.recipe.batch_size
+    if hasattr(module, "pixels"):
+        x_all = torch.from_numpy(maps)
+    else:
+        from nuclass.data import normalise_maps
+
+        x_all = torch.from_numpy(normalise_maps(maps, module.recipe.pixel_transform))
+    batches = [x_all[s : s + batch] for s in range(0, len(x_all) - batch + 1, batch)]
+    y = torch.arange(batch) % 2
+    recipe = module.recipe
+    optimizer_class = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop}
+    optimizer = optimizer_class[recipe.optimizer](module.parameters(), lr=recipe.learning_rate,
+                                                  weight_decay=recipe.weight_decay)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
+    module.train()
+    done, start = 0, 0.0
+    while True:
+        if done == 2:  # two warm-up steps (oneDNN primitive creation)
+            start = clock()
+        elapsed = clock() - start if done >= 2 else 0.0
+        enough = (steps is not None and done - 2 >= steps) or (seconds is not None and elapsed >= seconds)
+        if done >= 2 and enough:
+            return batch * (done - 2) / elapsed
+        optimizer.zero_grad()
+        with autocast:
+            out = module(batches[done % len(batches)])
+        module._loss(out.float(), y).backward()
+        optimizer.step()
+        done += 1
+
+
+def bare_module(name: str):
+    """A fresh TaskModule of model `name` on numu-cc, with its recipe's optimiser settings."""
+    from nuclass.models import create_model
+    from nuclass.training import TaskModule, TrainConfig
+
+    net = create_model(name, "numu-cc")
+    return TaskModule(net, "numu-cc", TrainConfig(model=name, learning_rate=net.recipe.learning_rate))
+
+
 def network_speed(files: list[Path], threads: int, precision: str = "32-true", steps: int = 6) -> list[dict]:
     """Training and inference events/s per model, on real simulated maps; precision "bf16-mixed" runs
     both under bfloat16 autocast, as Lightning's bf16-mixed does."""
     import torch
 
     from nuclass.io import read_file
-    from nuclass.models import create_model, list_models
-    from nuclass.training import TaskModule, TrainConfig
+    from nuclass.models import list_models
 
     torch.set_num_threads(threads)
     maps = read_file(files[0]).maps[:256]
     rows = []
     for name in list_models():
-        module = TaskModule(create_model(name, "numu-cc"), "numu-cc", TrainConfig(model=name))
-        recipe = module.recipe
-        x_all = torch.from_numpy(maps)  # raw uint8: every network applies its pixel transform itself
-        x, y = x_all[: recipe.batch_size], torch.arange(recipe.batch_size) % 2
-        optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+        module = bare_module(name)
+        train_rate = step_rate(module, maps[: module.recipe.batch_size], precision, steps)
+        x_all = torch.from_numpy(maps)
         autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
-        module.train()
-        for step in range(steps + 2):
-            if step == 2:  # two warm-up steps (oneDNN primitive creation)
-                start = time.perf_counter()
-            optimizer.zero_grad()
-            with autocast:
-                out = module(x)
-            module._loss(out.float(), y).backward()
-            optimizer.step()
-        train_rate = recipe.batch_size * steps / (time.perf_counter() - start)
         module.eval()
         with torch.inference_mode(), autocast:
             module(x_all)
@@ -77,20 +117,48 @@ def network_speed(files: list[Path], threads: int, precision: str = "32-true", s
             infer_rate = 3 * len(x_all) / (time.perf_counter() - start)
         rows.append({"model": name, "threads": threads, "precision": precision,
                      "parameters": sum(p.numel() for p in module.net.parameters()),
-                     "batch": recipe.batch_size, "train_ev_s": train_rate, "infer_ev_s": infer_rate})
+                     "batch": module.recipe.batch_size, "train_ev_s": train_rate, "infer_ev_s": infer_rate})
     return rows
 
 
-def stream_speed(files: list[Path]) -> dict:
-    """Events/s of one shuffled epoch through the streaming dataset (uint8 batches), main process."""
+def loader_speed(files: list[Path], workers: tuple[int, ...] = (0, 1, 2, 4), epochs: int = 2) -> list[dict]:
+    """The training loader alone (data.streaming.WindowBatches over cvn's shuffled, mirrored numu-cc
+    epoch, batch 64): events/s of wall time and per CPU-second of this process, for each number of
+    loader threads (0: in the iterating thread). Per CPU-second is the rate one free core would give
+    each worker, whatever else the machine runs."""
     from nuclass.data import StreamingDataset, build_index
+    from nuclass.data.streaming import WindowBatches
     from nuclass.labels import TASKS
 
     index = build_index(files, TASKS["numu-cc"])
-    dataset = StreamingDataset(index, TASKS["numu-cc"], batch_size=64, shuffle=True)
-    start = time.perf_counter()
-    n = sum(len(batch["pos"]) for batch in dataset)
-    return {"events": n, "ev_s": n / (time.perf_counter() - start)}
+    dataset = StreamingDataset(index, TASKS["numu-cc"], batch_size=64, shuffle=True, mirror_x=True)
+    rows = []
+    for n in workers:
+        events, wall, cpu = 0, 0.0, 0.0
+        for epoch in range(epochs):
+            dataset.set_epoch(epoch)
+            c0, w0 = time.process_time(), time.perf_counter()
+            events += sum(len(batch["pos"]) for batch in WindowBatches(dataset, n))
+            wall, cpu = wall + time.perf_counter() - w0, cpu + time.process_time() - c0
+        rows.append({"workers": n, "events": events, "ev_s": events / wall, "ev_cpu_s": events / cpu,
+                     "cores_busy": cpu / wall})
+    return rows
+
+
+GPU_RATES = (20_000, 50_000)  # events/s a GPU trains cvn at (the issue's estimate; gpu_check.py measures it)
+
+
+def print_loader(rows: list[dict]) -> None:
+    """The loader table, and the workers a GPU training cvn at GPU_RATES would need."""
+    print("| loader threads | events | events/s (wall) | events per CPU-second | cores busy |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['workers']} | {r['events']:,} | {r['ev_s']:,.0f} | {r['ev_cpu_s']:,.0f} | "
+              f"{r['cores_busy']:.2f} |")
+    one = next((r for r in rows if r["workers"] == 1), rows[0])["ev_cpu_s"]
+    need = ", ".join(f"{-(-rate // int(one))} at {rate:,} events/s" for rate in GPU_RATES)
+    print(f"\none worker delivers {one:,.0f} events per CPU-second of its core (default layout: gzip 1, "
+          f"32-event chunks): a GPU training cvn needs {need} (one free core each)\n")
 
 
 _CHILD = r"""
@@ -98,13 +166,12 @@ import json, resource, sys, time
 mode, out, files = sys.argv[1], sys.argv[2], sys.argv[3:]
 start = time.perf_counter()
 if mode == "stream":
-    import torch
     from nuclass.data import StreamingDataset, build_index
     from nuclass.labels import TASKS
     index = build_index(files, TASKS["numu-cc"])
     dataset = StreamingDataset(index, TASKS["numu-cc"], batch_size=64, shuffle=True)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2, prefetch_factor=4)
-    n = sum(len(batch["pos"]) for batch in loader)
+    from nuclass.data.streaming import WindowBatches
+    n = sum(len(batch["pos"]) for batch in WindowBatches(dataset, 2))
 else:
     from nuclass.training import load_config, train
     config = load_config("tiny", task="numu-cc", model="cvn", data=files, out=out, max_events_per_file=None,
@@ -132,7 +199,10 @@ def main() -> None:
     parser.add_argument("--files", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--events-per-file", type=int, default=1000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "nuclass-bench-train")
-    parser.add_argument("--parts", nargs="+", default=["speed", "memory"], choices=["speed", "memory"])
+    parser.add_argument("--parts", nargs="+", default=["speed", "loader", "memory"],
+                        choices=["speed", "loader", "memory"])
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2, 4],
+                        help="Loader threads to time (part loader; 0: in the iterating thread).")
     from nuclass.training.config import GPU_PRECISIONS, PRECISIONS
 
     parser.add_argument("--precision", nargs="+", default=["32-true"],
@@ -151,9 +221,8 @@ def main() -> None:
                 for r in network_speed(files, threads, precision):
                     print(f"| {r['model']} | {r['parameters']:,} | {threads} | {precision} | {r['batch']} "
                           f"| {r['train_ev_s']:,.0f} | {r['infer_ev_s']:,.0f} |", flush=True)
-        stream = stream_speed(files[: min(4, len(files))])
-        print(f"\nstreaming dataset, one shuffled epoch, main process: {stream['events']:,} events at "
-              f"{stream['ev_s']:,.0f} events/s\n")
+    if "loader" in args.parts:
+        print_loader(loader_speed(files[: min(10, len(files))], tuple(args.workers)))
     if "memory" not in args.parts:
         return
     print("| files | events | mode | peak RSS main (MB) | peak RSS largest worker (MB) | seconds |")

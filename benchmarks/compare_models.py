@@ -2,9 +2,9 @@
 same split (same seed) and the same --max-minutes, then scored on the balanced and the natural test sets.
 
 By default the models of one task train CONCURRENTLY, one process each with one torch thread and one
-data worker, so that on a shared machine they suffer the same load; each process reports the CPU-seconds
-it used (its own and its data workers', from getrusage), up to the end of training and in all (with the
-test predictions), and the events its training saw. `--sequential` trains them one after the other instead.
+loader thread, so that on a shared machine they suffer the same load; each run's summary (train()'s,
+kept in RUN_DIR/summary.json) says the events it trained, its training CPU-seconds, wall seconds and
+validation seconds. `--sequential` trains them one after the other instead.
 
 Classification: balanced accuracy and ROC AUC (one-vs-rest macro for several classes), from sklearn.
 Regression: resolution (RMS of (pred − true) / true), bias, and mean squared error in the task's unit.
@@ -16,7 +16,6 @@ Prints a markdown table per task and, with --markdown FILE, appends it to FILE.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -31,7 +30,7 @@ from sklearn.metrics import balanced_accuracy_score, mean_squared_error, roc_auc
 from nuclass.evaluation import bias, resolution
 from nuclass.labels import TASKS, Task
 from nuclass.models import list_models
-from nuclass.training import TrainConfig, cpu_seconds, train
+from nuclass.training import TrainConfig, train
 
 
 def score_test_set(task: Task, npz: Path) -> dict[str, float]:
@@ -52,43 +51,39 @@ def score_test_set(task: Task, npz: Path) -> dict[str, float]:
             "roc_auc": float(auc)}
 
 
-def events_seen(run_dir: Path, batch_size: int) -> int:
-    """Training events the network saw: the last validated global step × the batch size."""
-    with (run_dir / "metrics.csv").open(newline="") as f:
-        steps = [int(r["step"]) for r in csv.DictReader(f)]
-    return max(steps, default=0) * batch_size
-
-
 def run_one(config: TrainConfig) -> dict:
-    """Train one model in this process; the summary, the test-set scores and the CPU-seconds used, in all
-    and up to the end of training (train() counts those: before the test predictions, whose cost differs
-    between models). Differences of the process's counters, so sequential runs do not add up."""
-    start, cpu_start = time.monotonic(), cpu_seconds()
+    """Train one model in this process: its summary (events trained and CPU-seconds in
+    summary["training"]) and the test-set scores."""
     summary = train(config)
     task = TASKS[config.task]
-    row = {"model": config.model, "summary": summary, "cpu_seconds": cpu_seconds() - cpu_start,
-           "wall_seconds": time.monotonic() - start,
-           "events_seen": events_seen(Path(config.out), summary["config"]["batch_size"])}
+    row = {"model": config.model, "summary": summary}
     for test_set in ("balanced", "natural"):
         row[test_set] = score_test_set(task, Path(summary["predictions"][test_set]))
     return row
 
 
-def run_concurrently(configs: list[TrainConfig]) -> list[dict]:
-    """One child process per config, all started together; their rows in the configs' order."""
-    children = []
-    for config in configs:
-        result = Path(config.out).with_suffix(".json")
-        log = Path(config.out).with_suffix(".log").open("w")
-        args = [sys.executable, __file__, "--child", json.dumps(config.to_dict()), str(result)]
-        children.append((subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT), result, log))
-    rows = []
-    for proc, result, log in children:
-        if proc.wait() != 0:
-            raise SystemExit(f"training failed: see {log.name}")
-        log.close()
-        rows.append(json.loads(result.read_text()))
-    return rows
+def run_concurrently(configs: list[TrainConfig], parallel: int | None = None) -> list[dict]:
+    """One child process per config, at most `parallel` at a time (None: all together); their rows in the
+    configs' order."""
+    pending, running, rows = list(enumerate(configs)), [], {}
+    while pending or running:
+        while pending and len(running) < (parallel or len(configs)):
+            k, config = pending.pop(0)
+            result = Path(config.out).with_suffix(".json")
+            log = Path(config.out).with_suffix(".log").open("w")
+            args = [sys.executable, __file__, "--child", json.dumps(config.to_dict()), str(result)]
+            running.append((k, subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT), result, log))
+        finished = [job for job in running if job[1].poll() is not None]
+        if not finished:
+            time.sleep(0.5)
+        for job in finished:
+            running.remove(job)
+            k, proc, result, log = job
+            log.close()
+            if proc.returncode != 0:
+                raise SystemExit(f"training failed: see {log.name}")
+            rows[k] = json.loads(result.read_text())
+    return [rows[k] for k in range(len(configs))]
 
 
 def table(task: Task, rows: list[dict]) -> str:
@@ -96,17 +91,16 @@ def table(task: Task, rows: list[dict]) -> str:
     keys = ("resolution", "mse") if task.kind == "regression" else ("balanced_accuracy", "roc_auc")
     names = {"balanced_accuracy": "bal. acc.", "roc_auc": "ROC AUC", "resolution": "resolution", "mse": "MSE"}
     header = [f"{s} test: {names[k]}" for s in ("balanced", "natural") for k in keys]
-    columns = ["task", "model", "parameters", "training events", "events seen", "CPU s training",
-               "CPU s total", "epochs", *header]
+    columns = ["task", "model", "parameters", "training events", "events trained", "CPU s training",
+               "wall s training", "validation s", "epochs", *header]
     lines = ["| " + " | ".join(columns) + " |",
              "| --- | --- | " + " | ".join("---:" for _ in columns[2:]) + " |"]
     for r in rows:
-        s = r["summary"]
-        values = [f"{r[t][k]:.4f}" for t in ("balanced", "natural") for k in keys]
+        s, t = r["summary"], r["summary"]["training"]
+        values = [f"{r[name][k]:.4f}" for name in ("balanced", "natural") for k in keys]
         lines.append(f"| {task.name} | {r['model']} | {s['n_parameters']:,} | {s['n_events']['train']:,} | "
-                     f"{r['events_seen']:,} | "
-                     f"{s['train_cpu_seconds']:.0f} | {r['cpu_seconds']:.0f} | {s['epochs_run']} | "
-                     + " | ".join(values) + " |")
+                     f"{t['events_trained']:,} | {t['cpu_seconds']:.0f} | {t['train_seconds']:.0f} | "
+                     f"{t['validation_seconds']:.0f} | {s['epochs_run']} | " + " | ".join(values) + " |")
     return "\n".join(lines)
 
 

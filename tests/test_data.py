@@ -18,7 +18,7 @@ from nuclass.data import (
     split_files,
     undersample_to_balance,
 )
-from nuclass.errors import ConfigError
+from nuclass.errors import ConfigError, FormatError
 from nuclass.io import expand_paths, read_file, read_truth, write_file
 from nuclass.labels import TASKS
 
@@ -121,8 +121,8 @@ def test_dataset_yields_the_raw_maps(sim_dir: Path) -> None:
     seen = []
     for batch in dataset:
         x, y, pos = batch["x"], batch["y"]["energy"], batch["pos"].numpy()
-        assert x.dtype == torch.uint8 and x.shape[1:] == (2, 100, 80) and len(x) <= 32
-        for k in (0, len(pos) - 1):  # first and last event of the batch against the file itself
+        assert x.dtype == torch.uint8 and x.shape[1:] == (2, 100, 80) and len(x) <= 32  # uint8 to the device
+        for k in range(len(pos)):  # every event of the batch against the file itself
             source = originals[index.file_id[pos[k]]]
             assert np.array_equal(x[k].numpy(), source.maps[index.row[pos[k]]])
         assert np.allclose(y.numpy(), np.log(index.target[pos]))  # energy learned as ln E
@@ -136,6 +136,19 @@ def test_log1p_transform() -> None:
     assert normalise_maps(maps, "log1p") == pytest.approx([0, np.log(2) / np.log(256), 1])
     with pytest.raises(ConfigError, match="valid: div255, log1p"):
         normalise_maps(maps, "sqrt")
+
+
+@pytest.mark.parametrize("name", ["div255", "log1p"])
+def test_the_network_side_transform_is_the_numpy_one(name: str) -> None:
+    """The transform the network applies on its device (uint8 in) gives the numbers of the numpy one."""
+    from nuclass.models.network import PixelTransform
+
+    maps = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    on_device = PixelTransform(name)(torch.from_numpy(maps))
+    assert on_device.dtype == torch.float32
+    assert on_device.numpy() == pytest.approx(normalise_maps(maps, name), rel=1e-6, abs=1e-7)
+    with pytest.raises(ConfigError, match="valid: div255, log1p"):
+        PixelTransform("sqrt")
 
 
 def test_shuffling_is_seeded_per_epoch(sim_dir: Path) -> None:
@@ -172,19 +185,45 @@ def test_workers_share_a_rank_without_overlap(sim_dir: Path) -> None:
     assert np.array_equal(np.sort(seen), np.arange(len(index)))
 
 
+def test_loader_threads_read_ahead_stop_early_and_pass_errors_on(sim_dir: Path, monkeypatch) -> None:
+    """WindowBatches: its threads' batches are the epoch's, in a fixed order; a consumer that stops early
+    stops the threads; an error in a thread is raised in the consumer."""
+    import threading
+
+    from nuclass.data.streaming import WindowBatches
+
+    index = build_index(expand_paths([sim_dir])[:2], TASKS["numu-cc"])
+    dataset = _dataset(index, buffer_events=64)
+    first, again = ([b["pos"].numpy() for b in WindowBatches(dataset, 3)] for _ in range(2))
+    assert len(first) == len(dataset) and all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert np.array_equal(np.sort(np.concatenate(first)), np.arange(len(index)))
+
+    batches = iter(WindowBatches(dataset, 2))
+    next(batches)
+    batches.close()  # what a loop that breaks out does, when the generator goes
+    assert not [t for t in threading.enumerate() if t.name.startswith("nuclass-loader")]
+
+    def broken(self, reader, pos, rng):
+        raise FormatError("neutrino9.h5", "cvnmap", "readable data", "unreadable")
+
+    monkeypatch.setattr(StreamingDataset, "_window", broken)
+    with pytest.raises(FormatError, match="neutrino9.h5"):
+        list(WindowBatches(dataset, 2))
+
+
 def test_memory_is_bounded_by_the_buffer(sim_dir: Path, monkeypatch) -> None:
     """Maps are read a window of `buffer_events` at a time, never the whole split."""
     index = build_index(expand_paths([sim_dir]), TASKS["numu-cc"])
     dataset = _dataset(index, buffer_events=100)
     assert dataset.buffer_events == 96  # rounded down to whole batches
     windows = []
-    original = StreamingDataset._window_batches
+    original = StreamingDataset._window
 
     def spy(self, reader, pos, rng):
         windows.append(len(pos))
         return original(self, reader, pos, rng)
 
-    monkeypatch.setattr(StreamingDataset, "_window_batches", spy)
+    monkeypatch.setattr(StreamingDataset, "_window", spy)
     n = sum(len(b["pos"]) for b in dataset)
     assert n == len(index) and max(windows) == 96 and len(windows) == -(-len(index) // 96)
 

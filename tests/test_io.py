@@ -132,6 +132,39 @@ def test_every_layout_reads_back_what_was_written(tmp_path, data, options):
     _assert_reads_back(Events.concatenate(list(iter_batches([path], batch_size=40))), maps, truth)
 
 
+@pytest.mark.parametrize("options", [*LAYOUTS, pytest.param({"chunks": (32, 16000), "compression": "gzip",
+                                                              "shuffle": True}, id="gzip-shuffle")])
+def test_chunk_by_chunk_reads_give_the_file(tmp_path, data, options):
+    """MapReader.read_chunk, straight from the stored bytes (gzip or raw chunks of whole rows) or through
+    h5py (any other layout), concatenates to the file's maps; the last chunk is short."""
+    maps, truth = data
+    shuffle = options.pop("shuffle", False)
+    path = _write_raw(tmp_path / "f.h5", maps, truth, **options)
+    if shuffle:
+        with h5py.File(path, "a") as f:
+            del f["cvnmap"]
+            f.create_dataset("cvnmap", data=maps, chunks=options["chunks"], compression="gzip", shuffle=True)
+    with nova_h5.MapReader(path) as reader:
+        if reader.chunk_events is None or options.get("chunks", (0, 0))[1] != 16000:
+            return  # contiguous, or chunks that split rows: read by row ranges only
+        chunk = reader.chunk_events
+        parts = [reader.read_chunk(k) for k in range(-(-N // chunk))]
+    assert all(p.shape[1:] == MAP_SHAPE and p.dtype == np.uint8 for p in parts)
+    assert len(parts[-1]) == N - chunk * (len(parts) - 1)
+    np.testing.assert_array_equal(np.concatenate(parts).reshape(N, -1), maps)
+
+
+def test_a_chunk_that_does_not_inflate_is_a_format_error(tmp_path, data):
+    maps, truth = data
+    path = _write_raw(tmp_path / "f.h5", maps, truth, chunks=(32, 16000), compression="gzip")
+    with h5py.File(path, "a") as f:
+        f["cvnmap"].id.write_direct_chunk((32, 0), b"not deflate data")
+    with nova_h5.MapReader(path) as reader:
+        assert reader.read_chunk(0).shape == (32, *MAP_SHAPE)
+        with pytest.raises(FormatError, match="cvnmap.*unreadable.*chunk 1"):
+            reader.read_chunk(1)
+
+
 def test_extra_fields_are_ignored(tmp_path, data):
     maps, truth = data
     path = _write_raw(tmp_path / "f.h5", maps, truth)

@@ -53,8 +53,14 @@ def test_smoke_train_writes_the_run_directory(task_name: str, sim_dir: Path, tmp
 
     for name in ("config.yaml", "split.json", "metrics.csv", "versions.json", "model.json",
                  "model.safetensors", "checkpoints/best.ckpt", "checkpoints/last.ckpt",
-                 "predictions/natural.npz", "predictions/balanced.npz"):
+                 "predictions/natural.npz", "predictions/balanced.npz", "summary.json"):
         assert (run / name).is_file(), name
+    # where the time went: 4 batches of 16 (fewer when the training set is smaller), kept in summary.json
+    clock = summary["training"]
+    assert 0 < clock["events_trained"] <= 4 * 16 and clock["events_trained"] <= summary["n_events"]["train"]
+    assert 0 < clock["validation_seconds"] < clock["train_seconds"] <= summary["seconds"]
+    assert 0 <= clock["between_steps_seconds"] < clock["train_seconds"] and clock["cpu_seconds"] > 0
+    assert json.loads((run / "summary.json").read_text())["training"] == clock
     resolved = TrainConfig.from_dict(yaml.safe_load((run / "config.yaml").read_text()))
     assert resolved.to_dict() == summary["config"]
     assert 0 < summary["train_cpu_seconds"] < 2 * os.cpu_count() * summary["seconds"] + 5
@@ -261,12 +267,29 @@ def test_ranks_validate_when_rank_zero_says(rank: int, rank_zero_due: bool) -> N
     (now − last validation ≥ interval) gives the answer rank 0 broadcast, on every rank."""
     clock = TimedValidation(minutes=1.0)
     clock.last_validation = time.monotonic() - (3600.0 if rank_zero_due else 0.0)
-    trainer = SimpleNamespace(max_epochs=None, world_size=2, global_rank=rank,
+    trainer = SimpleNamespace(max_epochs=None, world_size=2, global_rank=rank, global_step=0,
                               _last_val_time=time.monotonic() - (0.0 if rank_zero_due else 3600.0),
                               strategy=SimpleNamespace(broadcast=lambda obj, src=0: obj if rank == 0 else
                                                        rank_zero_due))
     clock.on_train_batch_end(trainer, None, None, None, 0)
     assert (time.monotonic() - trainer._last_val_time >= 60.0) is rank_zero_due
+
+
+def test_ddp_ranks_ask_rank_zero_every_few_steps_only() -> None:
+    """Under DDP the "validate now?" broadcast (a collective every rank waits on) happens every
+    SYNC_EVERY_STEPS steps; between them no rank validates, whatever its clock says."""
+    from nuclass.training.callbacks import SYNC_EVERY_STEPS
+
+    clock = TimedValidation(minutes=1.0)
+    clock.last_validation = time.monotonic() - 3600.0  # long due
+    asked: list[bool] = []
+    trainer = SimpleNamespace(max_epochs=None, world_size=2, global_rank=0, global_step=3, _last_val_time=0.0,
+                              strategy=SimpleNamespace(broadcast=lambda obj, src=0: asked.append(obj) or obj))
+    clock.on_train_batch_end(trainer, None, None, None, 0)
+    assert asked == [] and time.monotonic() - trainer._last_val_time < 60.0  # not due at step 3
+    trainer.global_step = SYNC_EVERY_STEPS
+    clock.on_train_batch_end(trainer, None, None, None, 0)
+    assert asked == [True] and time.monotonic() - trainer._last_val_time >= 60.0
 
 
 @pytest.mark.slow
@@ -291,6 +314,15 @@ def test_each_training_epoch_starts_a_new_shuffle_through_the_datamodule() -> No
     EpochShuffle().on_train_epoch_start(trainer, None)
     assert epochs == [3]
     assert EpochMetrics.on_train_epoch_start is pl.Callback.on_train_epoch_start  # the log leaves it alone
+
+
+def test_the_progress_bar_redraws_at_most_every_half_second_and_at_an_epochs_end() -> None:
+    from nuclass.training.callbacks import QuietProgressBar
+
+    bar = QuietProgressBar(min_seconds=60.0)
+    assert bar._due(0, 100)  # the first batch draws
+    assert not any(bar._due(k, 100) for k in range(1, 99))  # then not within the minute
+    assert bar._due(99, 100)  # the epoch's last batch always draws
 
 
 @pytest.mark.slow

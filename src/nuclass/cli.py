@@ -182,9 +182,12 @@ def train(
         int | None,
         typer.Option(min=1, help=f"Processes / GPUs (Lightning devices; default {DEFAULTS.devices})."),
     ] = None,
+    nodes: Annotated[int | None, typer.Option(min=1, help="Machines, --devices processes each (Lightning "
+                                              "num_nodes); launch with torchrun or srun (README).")] = None,
     strategy: Annotated[
         str | None, typer.Option(help=f"Lightning strategy, e.g. ddp (default {DEFAULTS.strategy}).")
     ] = None,
+    accelerator: Annotated[str | None, typer.Option(help="cpu, gpu or auto (default: auto).")] = None,
     precision: Annotated[
         str | None,
         typer.Option(help=f"{', '.join(PRECISIONS)} (default {DEFAULTS.precision}); bf16-mixed is bfloat16 "
@@ -196,7 +199,7 @@ def train(
     ] = DEFAULTS.resume,
     num_workers: Annotated[
         int | None,
-        typer.Option(min=0, help=f"Data-loading processes per device (default {DEFAULTS.num_workers})."),
+        typer.Option(min=0, help=f"Loader threads per device (default {DEFAULTS.num_workers}; 0: none)."),
     ] = None,
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Events per batch (default: the model's recipe).")

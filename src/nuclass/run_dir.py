@@ -78,8 +78,9 @@ class RunDir:
     config.yaml (resolved), split.json, metrics.csv (one row per validation), logs/ (Lightning's CSV
     logs), checkpoints/{best,last}.ckpt, model.safetensors + model.json (the best weights, loadable
     without pickle), versions.json, predictions/{natural,balanced}.npz (per-event scores on the test
-    files), data.json (the folders of the data and their simulation manifests; runs made before it
-    have none); evaluation adds metrics.json and plots/, a study study_run.json.
+    files), summary.json (what train() returned: event counts, where the time went), data.json (the
+    folders of the data and their simulation manifests; runs made before it have none); evaluation adds
+    metrics.json and plots/, a study study_run.json.
 
     A multi-task run (config task "all" or a comma list) keeps each task's predictions and plots in a
     folder of its own, predictions/TASK/{natural,balanced}.npz and plots/TASK/, each in the one-task
@@ -91,6 +92,7 @@ class RunDir:
 
     CONFIG, SPLIT, TRAINING_LOG, LOGS = "config.yaml", "split.json", "metrics.csv", "logs"
     WEIGHTS, MODEL, VERSIONS, DATA = "model.safetensors", "model.json", "versions.json", "data.json"
+    SUMMARY = "summary.json"
     METRICS, PLOTS, STUDY_RESULT = "metrics.json", "plots", "study_run.json"
     PREDICTION_FILES = tuple(f"predictions/{name}.npz" for name in TEST_SETS)
     MODEL_FILES = (MODEL, WEIGHTS)
@@ -257,6 +259,24 @@ class RunDir:
         from safetensors.torch import load_file
 
         return load_file(str(self.file(self.WEIGHTS)))
+
+    # -- summary.json: what training returned
+
+    def write_summary(self, summary: Mapping[str, Any]) -> None:
+        """summary.json; a non-finite number (a loss that diverged) is written as null."""
+
+        def finite(value: Any) -> Any:
+            if isinstance(value, float):
+                return value if np.isfinite(value) else None
+            if isinstance(value, Mapping):
+                return {k: finite(v) for k, v in value.items()}
+            return [finite(v) for v in value] if isinstance(value, list | tuple) else value
+
+        write_json(self.file(self.SUMMARY), finite(summary))
+
+    def read_summary(self) -> dict[str, Any]:
+        """summary.json (FormatError if missing: a run made before it was kept, or not finished)."""
+        return _read_json(self.file(self.SUMMARY), "the run's summary.json (written when training ends)")
 
     # -- predictions/*.npz, metrics.json
 

@@ -1,10 +1,12 @@
 """Statistics, each stated once: the errors of a fraction, a mean and a ROC AUC, exact intervals, the
-significance of a difference and of a χ², the rules that call them significant, and how a value is
-written with its error. Evaluation, studies, plots, the report and the command line use these."""
+paired error of two ROC AUCs on the same events (DeLong), the significance of a difference and of a χ²,
+the rules that call them significant, and how a value is written with its error. Evaluation, studies,
+plots, the report and the command line use these."""
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,6 +19,8 @@ __all__ = [
     "clopper_pearson",
     "mean_error",
     "roc_auc_error",
+    "PairedAUC",
+    "paired_roc_auc",
     "sigma_of",
     "chi2_significance",
     "significant_dependence",
@@ -71,6 +75,61 @@ def roc_auc_error(auc: float, n_pos: int, n_neg: int) -> float:
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
     var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)
     return math.sqrt(max(var, 0.0))
+
+
+class PairedAUC(NamedTuple):
+    """Two ROC AUCs of the same events, each with its error, and their difference a − b with its paired
+    error (DeLong et al. 1988)."""
+
+    auc_a: float
+    auc_b: float
+    error_a: float
+    error_b: float
+    difference: float
+    difference_error: float
+
+
+def _midranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1…n of `values`, ties sharing the mean of their ranks."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat((starts + ends + 1) / 2, ends - starts)
+    return ranks
+
+
+def paired_roc_auc(target: np.ndarray, score_a: np.ndarray, score_b: np.ndarray) -> PairedAUC:
+    """ROC AUCs of two scores of the same events (target 1 = signal) and the error of their difference,
+    which counts that both are measured on the same events: DeLong, DeLong & Clarke-Pearson, Biometrics 44
+    (1988) 837, with the midrank algorithm of Sun & Xu, IEEE SPL 21 (2014) 1389.
+
+    Each signal event's placement V10 is the fraction of background events it outscores (ties ½), each
+    background event's V01 the fraction of signal events that outscore it; AUC = mean V10 = mean V01, and
+    var(AUC_a − AUC_b) = var(V10_a − V10_b) / m + var(V01_a − V01_b) / n for m signal and n background
+    events (sample variances). NaN errors with fewer than 2 events of a class.
+    """
+    target = np.asarray(target)
+    positive = target == 1
+    m, n = int(positive.sum()), int((~positive).sum())
+    if m == 0 or n == 0:
+        raise ValueError(f"a ROC AUC needs signal and background events, got {m} and {n}")
+    v10, v01 = [], []
+    for score in (score_a, score_b):
+        score = np.asarray(score, dtype=np.float64)
+        x, y = score[positive], score[~positive]
+        ranks = _midranks(np.concatenate([x, y]))
+        v10.append((ranks[:m] - _midranks(x)) / n)
+        v01.append(1 - (ranks[m:] - _midranks(y)) / m)
+    auc = [float(v.mean()) for v in v10]
+
+    def variance(values: np.ndarray, count: int) -> float:
+        return float(values.var(ddof=1)) / count if count > 1 else math.nan
+
+    errors = [math.sqrt(variance(v10[k], m) + variance(v01[k], n)) for k in (0, 1)]
+    diff_var = variance(v10[0] - v10[1], m) + variance(v01[0] - v01[1], n)
+    return PairedAUC(auc[0], auc[1], errors[0], errors[1], auc[0] - auc[1], math.sqrt(max(diff_var, 0.0)))
 
 
 def sigma_of(delta: float, err: float) -> float | None:

@@ -20,6 +20,7 @@ from nuclass.labels.truth import KEPT_TRUTH
 __all__ = ["EventIndex", "build_index", "unused_target", "target_used"]
 
 _CONTIGUOUS_BLOCK = 64  # events per read block in files stored without chunks
+_SUBSAMPLE_STREAM = 4  # the random stream of the run's seed that draws chunk subsamples (data.prepare: 1–3)
 
 
 def unused_target(task: Task) -> float | int:
@@ -53,6 +54,19 @@ class EventIndex:
 
     def __len__(self) -> int:
         return len(self.row)
+
+    def chunk_subsample(self, n_events: int, seed: int) -> EventIndex:
+        """About `n_events` of these events, by whole chunks drawn at random (seeded), in file and row order:
+        a fixed subsample that costs no more to read than it holds (a scattered one would decompress
+        nearly every chunk). All events when there are no more than `n_events`."""
+        if len(self) <= n_events:
+            return self
+        block = self.file_id.astype(np.int64) * (1 << 40) + self.row // self.chunk_events[self.file_id]
+        blocks, block_id = np.unique(block, return_inverse=True)
+        order = np.random.default_rng([seed, _SUBSAMPLE_STREAM]).permutation(len(blocks))
+        sizes = np.bincount(block_id, minlength=len(blocks))[order]
+        chosen = order[: int(np.searchsorted(np.cumsum(sizes), n_events)) + 1]
+        return self.take(np.flatnonzero(np.isin(block_id, chosen)))
 
     @property
     def target(self) -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy as np
 
 from nuclass.atomic import atomic_path
 from nuclass.errors import FormatError
+from nuclass.io.chunks import DirectChunks
 from nuclass.labels.enums import N_FINALSTATES, N_INTERACTIONS
 from nuclass.labels.truth import REQUIRED_TRUTH, TRUTH_DTYPES
 
@@ -250,7 +251,8 @@ class MapReader:
     """Row-range reads of one validated file's maps, for data loaders that keep files open.
 
     `read(start, stop)` returns (n, 2, 100, 80) uint8 in one bulk call; read whole chunks
-    (`chunk_events` rows, None for contiguous storage) to avoid decompressing a chunk twice.
+    (`chunk_events` rows, None for contiguous storage) to avoid decompressing a chunk twice;
+    `read_chunk(k)` reads chunk k alone, straight from its stored bytes where the layout allows (io.chunks).
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -261,6 +263,7 @@ class MapReader:
         except FormatError:
             self._file.close()
             raise
+        self._direct = DirectChunks(self._ds, self.path) if DirectChunks.supports(self._ds) else None
 
     @property
     def n_events(self) -> int:
@@ -273,7 +276,19 @@ class MapReader:
     def read(self, start: int, stop: int) -> np.ndarray:
         return _read_maps(self.path, self._ds, start, stop)
 
+    def read_chunk(self, k: int) -> np.ndarray:
+        """Maps of chunk k of a chunked file, (rows, 2, 100, 80) uint8 (read-only when read directly)."""
+        if self._direct is None:
+            chunk = self._ds.chunks[0]
+            return self.read(k * chunk, min((k + 1) * chunk, self.n_events))
+        try:
+            return self._direct.read(k).reshape(-1, *MAP_SHAPE)
+        except (OSError, ValueError) as exc:
+            raise FormatError(self.path, "cvnmap", "readable data", f"unreadable ({_short(exc)})") from None
+
     def close(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
         self._file.close()
 
     def __enter__(self) -> MapReader:

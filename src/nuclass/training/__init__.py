@@ -17,7 +17,7 @@ __getattr__ = lazy_attributes(
     __name__,
     {
         "train": "nuclass.training.run",
-        "cpu_seconds": "nuclass.training.run",
+        "cpu_seconds": "nuclass.training.callbacks",
         "TaskModule": "nuclass.training.module",
     },
 )

@@ -3,6 +3,8 @@ validation that DDP ranks agree on, checkpoints written atomically, and a resuma
 
 from __future__ import annotations
 
+import math
+import resource
 import signal
 import threading
 import time
@@ -22,10 +24,17 @@ __all__ = [
     "EpochMetrics",
     "PlateauPerValidation",
     "TimedValidation",
+    "CpuBudget",
+    "cpu_seconds",
+    "RunClock",
+    "QuietProgressBar",
     "AtomicCheckpointIO",
     "SaveOnInterrupt",
     "make_callbacks",
+    "SYNC_EVERY_STEPS",
 ]
+
+SYNC_EVERY_STEPS = 8  # under DDP, rank 0's "validate now?" is broadcast every this many steps
 
 
 class EpochMetrics(pl.Callback):
@@ -39,30 +48,21 @@ class EpochMetrics(pl.Callback):
     def __init__(self, run: RunDir) -> None:
         self.run = run
         self.start = time.monotonic()
-        self.loss_sum, self.loss_n = 0.0, 0
 
     def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         # after a resume, global_step is the checkpoint's: rows of later validations are redone
         if trainer.is_global_zero and (rows := self.run.read_training_log()):
             self.run.write_training_log([r for r in rows if int(r["step"]) <= trainer.global_step])
 
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        loss = outputs.get("fixed_loss", outputs["loss"])  # the learned-weights objective is not comparable
-        self.loss_sum += float(loss) * len(batch["pos"])
-        self.loss_n += len(batch["pos"])
-
     def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:
             return
         row: dict[str, Any] = {"epoch": trainer.current_epoch, "step": trainer.global_step}
-        row["train_loss"] = self.loss_sum / self.loss_n if self.loss_n else float("nan")
+        row["train_loss"] = module.train_means.get("train_loss", float("nan"))  # since the previous row
         row.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")})
         row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
         row["seconds"] = round(time.monotonic() - self.start, 2)
         self.run.write_training_log(self.run.read_training_log() + [row])
-        self.loss_sum, self.loss_n = 0.0, 0  # the next row's train_loss covers the batches since this one
 
 
 class PlateauPerValidation(pl.Callback):
@@ -83,8 +83,9 @@ class TimedValidation(pl.Callback):
     """When to validate under --val-every-minutes, decided here rather than by Lightning 2.6's own check,
     which (1) reads each process's clock, so that DDP ranks deciding differently waited for each other
     forever (seen with 2 processes on CPU), and (2) never validates a run that ends by max_epochs between
-    two validations. Rank 0 decides after every batch and broadcasts; every rank's Lightning clock is
-    set so that its check gives that answer, and the last batch of the last epoch is always due."""
+    two validations. Rank 0 decides and broadcasts (after every batch in one process, every
+    SYNC_EVERY_STEPS steps under DDP, so that steps do not wait on a collective); every rank's Lightning
+    clock is set so that its check gives that answer, and the last batch of the last epoch is always due."""
 
     def __init__(self, minutes: float) -> None:
         self.interval = 60.0 * minutes
@@ -102,8 +103,117 @@ class TimedValidation(pl.Callback):
         last_epoch = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
         if last_epoch and is_last_batch(trainer):
             trainer.should_stop = True  # Lightning validates before stopping
+        if trainer.world_size > 1 and trainer.global_step % SYNC_EVERY_STEPS:
+            set_validation_due(trainer, False)  # every rank skips the same steps: no collective on these
+            return
         due = trainer.strategy.broadcast(time.monotonic() - self.last_validation >= self.interval, src=0)
         set_validation_due(trainer, due)
+
+
+class CpuBudget(pl.Callback):
+    """Stops training (after a last validation, as a time budget does) once the process has used `seconds`
+    CPU-seconds since training started (cpu_seconds: its threads, the loader's too). Rank 0's
+    count decides under DDP, read at the steps TimedValidation syncs on. `fraction` is the budget used."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fraction = 0.0
+        self._start = 0.0
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self._start = cpu_seconds()
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if trainer.world_size > 1 and trainer.global_step % SYNC_EVERY_STEPS:
+            return
+        used = (cpu_seconds() - self._start) / self.seconds
+        self.fraction = float(trainer.strategy.broadcast(used, src=0))
+        if self.fraction >= 1.0:
+            trainer.should_stop = True
+
+
+def cpu_seconds() -> float:
+    """User + system CPU-seconds of this process (every thread: the loader's too) and its finished
+    children."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+class RunClock(pl.Callback):
+    """What a run's time went to, for its summary: events trained (this rank's × the ranks), training wall
+    and validation seconds (of this rank), and the seconds between one training step's end and the next
+    one's start — waiting for the loader's next batch and its transfer to the device, mostly."""
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.train_seconds = self.validation_seconds = self.between_steps_seconds = 0.0
+        self._started = self._validation_started = 0.0
+        self._step_ended: float | None = None
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self._started = time.perf_counter()
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self._step_ended is not None:
+            self.between_steps_seconds += time.perf_counter() - self._step_ended
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        self.events += len(batch["x"]) * trainer.world_size
+        self._step_ended = time.perf_counter()
+
+    def on_validation_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self._validation_started = time.perf_counter()
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.validation_seconds += time.perf_counter() - self._validation_started
+        self._step_ended = None  # the gap after a validation is the validation's
+
+    def on_train_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.train_seconds = time.perf_counter() - self._started
+
+    def summary(self) -> dict[str, float | int]:
+        return {
+            "events_trained": self.events,
+            "train_seconds": round(self.train_seconds, 3),
+            "validation_seconds": round(self.validation_seconds, 3),
+            "between_steps_seconds": round(self.between_steps_seconds, 3),
+        }
+
+
+class QuietProgressBar(RichProgressBar):
+    """Lightning's rich progress bar redrawn at most every `min_seconds` (and at each epoch's last batch):
+    drawn every batch, it reads the logged metrics (a device sync per step on a GPU) and renders in a
+    thread beside training."""
+
+    def __init__(self, min_seconds: float = 0.5) -> None:
+        super().__init__(refresh_rate=4)
+        self.min_seconds, self._drawn = min_seconds, -math.inf
+
+    def _due(self, batch_idx: int, total: int | float) -> bool:
+        now = time.monotonic()
+        if now - self._drawn < self.min_seconds and batch_idx + 1 < total:
+            return False
+        self._drawn = now
+        return True
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if self._due(batch_idx, self.total_train_batches):
+            super().on_train_batch_end(trainer, module, outputs, batch, batch_idx)
+
+    def on_validation_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if self._due(batch_idx, self.total_val_batches_current_dataloader):
+            super().on_validation_batch_end(trainer, module, outputs, batch, batch_idx, dataloader_idx)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -169,7 +279,11 @@ class SaveOnInterrupt(pl.Callback):
 
 
 def make_callbacks(
-    run: RunDir, patience: int, progress: bool, val_every_minutes: float | None
+    run: RunDir,
+    patience: int,
+    progress: bool,
+    val_every_minutes: float | None,
+    max_cpu_seconds: float | None = None,
 ) -> tuple[list[pl.Callback], ModelCheckpoint]:
     """Every callback of a run, in order, and the checkpoint callback among them."""
     checkpoint = ModelCheckpoint(
@@ -188,10 +302,13 @@ def make_callbacks(
         checkpoint,
         EarlyStopping(monitor="val_loss", mode="min", patience=patience, check_on_train_epoch_end=False),
         EpochShuffle(),
+        RunClock(),
         SaveOnInterrupt(run),
     ]
     if val_every_minutes is not None:
         callbacks.append(TimedValidation(val_every_minutes))
+    if max_cpu_seconds is not None:
+        callbacks.append(CpuBudget(max_cpu_seconds))
     if progress:
-        callbacks.append(RichProgressBar())
+        callbacks.append(QuietProgressBar())
     return callbacks, checkpoint

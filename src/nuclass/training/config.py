@@ -57,6 +57,10 @@ class TrainConfig:
     or with learned weights when loss_weighting is "uncertainty" (training.module.UncertaintyWeights).
     val_every_minutes: validate (and checkpoint) after this much wall time instead of once per epoch:
     on a CPU an epoch over many files lasts hours. A time budget always ends with a validation.
+    val_events: validate on a fixed, seeded subsample of about this many validation events, whole chunks
+    of them (None: the whole validation split). max_cpu_seconds: a budget of CPU-seconds of the training
+    process (its threads and data workers; compute curves), ended like a time budget. devices: processes
+    (or GPUs) per node; nodes: machines (Lightning's num_nodes), each rank streaming its own share.
     precision: Lightning's; bf16-mixed trains under bfloat16 autocast with float32 weights: on CPUs with
     AVX512-BF16 / AMX 1.0–1.9× the events per second, depending on the model and the threads
     (benchmarks/README_train.md); 16-mixed needs a GPU.
@@ -69,9 +73,12 @@ class TrainConfig:
     max_epochs: int | None = None
     max_minutes: float | None = None
     val_every_minutes: float | None = None
+    val_events: int | None = 2048
+    max_cpu_seconds: float | None = None
     balance: str | None = None
     seed: int = 0
     devices: int = 1
+    nodes: int = 1
     strategy: str = "auto"
     accelerator: str = "auto"
     precision: str = "32-true"
@@ -220,7 +227,7 @@ def resolve(config: TrainConfig, task: Task | tuple[Task, ...], recipe: Recipe) 
     _check_tasks(config, tasks, balance)
     if not config.data:
         raise ConfigError("no data: give --data with files or directories")
-    for name in ("max_minutes", "val_every_minutes"):
+    for name in ("max_minutes", "val_every_minutes", "max_cpu_seconds"):
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise ConfigError(f"{name} must be > 0, got {value}")
@@ -229,6 +236,8 @@ def resolve(config: TrainConfig, task: Task | tuple[Task, ...], recipe: Recipe) 
         "batch_size",
         "patience",
         "devices",
+        "nodes",
+        "val_events",
         "limit_train_batches",
         "limit_val_batches",
     ):

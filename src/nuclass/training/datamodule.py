@@ -1,18 +1,14 @@
-"""The data side of a Lightning run: train and val loaders over the streaming dataset, and the hook that
+"""The data side of a Lightning run: train and val batches over the streaming dataset, and the hook that
 starts each training epoch's new shuffle."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Sequence
 
 import lightning.pytorch as pl
-import numpy as np
-import torch
 
-from nuclass.data.index import EventIndex
 from nuclass.data.prepare import PreparedData
-from nuclass.data.streaming import StreamingDataset
+from nuclass.data.streaming import StreamingDataset, WindowBatches
 from nuclass.labels import Task
 from nuclass.models import Recipe
 from nuclass.training.config import TrainConfig
@@ -20,57 +16,44 @@ from nuclass.training.config import TrainConfig
 __all__ = ["StreamingData", "EpochShuffle"]
 
 
-def _worker_init(_: int) -> None:
-    """Data workers decompress and normalise in numpy: one torch thread each leaves the cores to training.
-    Ctrl-C is the main process's: it stops training between batches (SaveOnInterrupt), which needs the
-    workers alive until then, and ends them."""
-    torch.set_num_threads(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class StreamingData(pl.LightningDataModule):
-    """Train and val loaders over the streaming dataset; rank and world size come from the trainer, the
-    shuffle's epoch from `set_epoch` (called by EpochShuffle at each training epoch's start)."""
+    """Train and val batches over the streaming dataset, read by `num_workers` loader threads each while the
+    previous batches train (data.streaming.WindowBatches), pinned for a GPU; rank and world size come from
+    the trainer, the shuffle's epoch from `set_epoch` (called by EpochShuffle at each training epoch's
+    start). Validation reads a fixed subsample of whole chunks of the validation split (`val_events`,
+    seeded; all of it when None), in training-sized batches: on a CPU, cvn and seed-multiview infer
+    half as many events per CPU-second in batches of 256 as in batches of 64 (benchmarks/README_train.md)."""
 
     def __init__(
         self, config: TrainConfig, tasks: Sequence[Task], data: PreparedData, recipe: Recipe
     ) -> None:
         super().__init__()
         self.num_workers = config.num_workers
-
-        def make(index: EventIndex, train: bool, draw: np.ndarray | None = None) -> StreamingDataset:
-            return StreamingDataset(
-                index,
-                tasks,
-                batch_size=config.batch_size,
-                shuffle=train,
-                seed=config.seed,
-                buffer_events=config.buffer_events,
-                draw_weights=draw,
-                mirror_x=train and recipe.mirror_x,
-            )
-
-        self.train_set = make(data.train, True, data.draw_weights)
-        self.val_set = make(data.val, False)
-
-    def _loader(self, dataset: StreamingDataset) -> torch.utils.data.DataLoader:
-        dataset.rank, dataset.world = self.trainer.global_rank, self.trainer.world_size
-        return torch.utils.data.DataLoader(
-            dataset,
-            batch_size=None,
-            num_workers=self.num_workers,
-            worker_init_fn=_worker_init,
-            prefetch_factor=4 if self.num_workers else None,
+        self.train_set = StreamingDataset(
+            data.train, tasks, batch_size=config.batch_size, shuffle=True, seed=config.seed,
+            buffer_events=config.buffer_events, draw_weights=data.draw_weights, mirror_x=recipe.mirror_x,
         )
+        val = data.val
+        if config.val_events is not None:
+            val = val.chunk_subsample(config.val_events, config.seed)
+        self.val_set = StreamingDataset(
+            val, tasks, batch_size=config.batch_size, shuffle=False, seed=config.seed,
+            buffer_events=config.buffer_events,
+        )
+
+    def _loader(self, dataset: StreamingDataset) -> WindowBatches:
+        dataset.rank, dataset.world = self.trainer.global_rank, self.trainer.world_size
+        pin = self.trainer.strategy.root_device.type == "cuda"
+        return WindowBatches(dataset, self.num_workers, pin_memory=pin)
 
     def set_epoch(self, epoch: int) -> None:
         """Shuffle the next pass over the training set as epoch `epoch`."""
         self.train_set.set_epoch(epoch)
 
-    def train_dataloader(self) -> torch.utils.data.DataLoader:
+    def train_dataloader(self) -> WindowBatches:
         return self._loader(self.train_set)
 
-    def val_dataloader(self) -> torch.utils.data.DataLoader:
+    def val_dataloader(self) -> WindowBatches:
         return self._loader(self.val_set)
 
 

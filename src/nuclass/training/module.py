@@ -17,6 +17,7 @@ from torch.nn import functional as F
 from nuclass.errors import ConfigError
 from nuclass.labels import Task
 from nuclass.models.network import TaskNetwork
+from nuclass.training.callbacks import CpuBudget
 from nuclass.training.config import TrainConfig
 
 __all__ = ["TaskModule", "UncertaintyWeights", "set_threads", "target_used_tensor"]
@@ -81,6 +82,8 @@ class TaskModule(TaskNetwork, pl.LightningModule):
         self.fixed_weights = {name: float(fixed.get(name, 1.0)) for name in self.task_names}
         if config.loss_weighting == "uncertainty" and len(self.task_names) > 1:
             self.loss_weighting = UncertaintyWeights(self.tasks)
+        self._train_sums: dict[str, tuple[Any, Any]] = {}  # figure -> (sum, weight) since the last validation
+        self.train_means: dict[str, float] = {}
 
     def _task_loss(self, task: Task, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         used = target_used_tensor(task, y)
@@ -107,52 +110,71 @@ class TaskModule(TaskNetwork, pl.LightningModule):
         losses = self._losses(out, y)
         return sum(self.fixed_weights[name] * loss for name, loss in losses.items())
 
-    def _step(self, batch: dict[str, Any], stage: str) -> Any:
+    def _step(self, batch: dict[str, Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict[str, Any]]:
+        """(per-task losses, fixed-weight total loss, {figure name: (sum, weight)}) of a batch. The figures
+        are each task's number right (classification) or summed absolute error in network space
+        (regression; ln E for energy) over the events it uses, with the loss summed over events."""
         out = self(batch["x"])
         y = batch["y"]
         losses = self._losses(out, y)
         loss = sum(self.fixed_weights[name] * value for name, value in losses.items())
         n = len(batch["pos"])
-        train = stage == "train"
+        sums: dict[str, Any] = {"loss": (loss * n, n)}
         multi = len(self.task_names) > 1
-        optimised = self.loss_weighting(losses) if train and hasattr(self, "loss_weighting") else loss
-        self.log(
-            f"{stage}_loss",
-            loss,
-            batch_size=n,
-            on_step=train,
-            on_epoch=True,
-            prog_bar=True,
-            sync_dist=not train,
-        )
         parts = self.split_outputs(out)
         for task in self.tasks:
             suffix = f"_{task.name}" if multi else ""
             if multi:
-                self.log(f"{stage}_loss{suffix}", losses[task.name], batch_size=n, on_step=False,
-                         on_epoch=True, sync_dist=True)
-            name, value = self._figure(task, parts[task.name], y[task.name])
-            self.log(f"{stage}_{name}{suffix}", value, batch_size=n, on_step=False, on_epoch=True,
-                     prog_bar=not multi, sync_dist=True)
-        # metrics.csv's train_loss is the fixed-weight loss, comparable with val_loss (callbacks.EpochMetrics)
-        return {"loss": optimised, "fixed_loss": loss.detach()} if optimised is not loss else loss
+                sums[f"loss{suffix}"] = (losses[task.name] * n, n)
+            name, total, weight = self._figure(task, parts[task.name], y[task.name])
+            sums[f"{name}{suffix}"] = (total, weight)
+        return losses, loss, sums
 
-    def _figure(self, task: Task, out: torch.Tensor, y: torch.Tensor) -> tuple[str, torch.Tensor]:
-        """("acc", accuracy) or ("mae", mean absolute error in network space: ln E for energy) over the
-        events the task uses."""
+    def _figure(
+        self, task: Task, out: torch.Tensor, y: torch.Tensor
+    ) -> tuple[str, torch.Tensor, torch.Tensor]:
+        """("acc", events right, events used) or ("mae", summed absolute error in network space, events
+        used): the events the task uses."""
         used = target_used_tensor(task, y).float()
         if task.is_classification:
             pred = (out[:, 0] > 0).long() if task.kind == "binary" else out.argmax(1)
-            return "acc", _masked_mean((pred == y).float(), used)
+            return "acc", ((pred == y).float() * used).sum(), used.sum()
         mean, std = self.buffer("target_mean", task.name), self.buffer("target_std", task.name)
         error = torch.where(used > 0, out[:, 0] * std + mean - y, torch.zeros_like(y)).abs()
-        return "mae", _masked_mean(error, used)
+        return "mae", error.sum(), used.sum()
 
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Any:
-        return self._step(batch, "train")
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        """The loss optimised (learned task weights where asked), with the fixed-weight loss and the
+        figures summed on their device since the last validation: nothing per step waits for the device or
+        goes through Lightning's logging (the training means are logged at each validation)."""
+        losses, loss, sums = self._step(batch)
+        for name, (total, weight) in sums.items():
+            before = self._train_sums.get(name, (0.0, 0.0))
+            w = weight.detach() if isinstance(weight, torch.Tensor) else weight
+            self._train_sums[name] = (before[0] + total.detach(), before[1] + w)
+        return self.loss_weighting(losses) if hasattr(self, "loss_weighting") else loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._step(batch, "val")
+        _, _, sums = self._step(batch)
+        n = len(batch["pos"])
+        for name, (total, weight) in sums.items():
+            value = total / (weight.clamp_min(1e-12) if isinstance(weight, torch.Tensor) else weight)
+            self.log(f"val_{name}", value, batch_size=n, on_step=False, on_epoch=True,
+                     prog_bar="_" not in name or len(self.task_names) == 1, sync_dist=True)
+
+    def on_validation_epoch_end(self) -> None:
+        """Training means since the previous validation (this rank's batches) into `train_means`, the
+        progress bar and the logs: train_loss is the fixed-weight loss, comparable with val_loss (the
+        learned-weights objective is not); NaN without a training batch in between."""
+        sums, self._train_sums = self._train_sums, {}
+        self.train_means = {
+            f"train_{name}": float(total) / float(weight) if float(weight) else math.nan
+            for name, (total, weight) in sums.items()
+        }
+        if not self.train_means:
+            self.train_means = {"train_loss": math.nan}
+        for name, value in self.train_means.items():  # per-task figures of several tasks: logs only
+            self.log(name, value, prog_bar=name.count("_") == 1, on_epoch=True)
 
     def configure_optimizers(self) -> Any:
         recipe, lr = self.recipe, self.run_config.learning_rate
@@ -195,7 +217,7 @@ class TaskModule(TaskNetwork, pl.LightningModule):
 
     def _cosine_factor(self, step: int) -> float:
         """Linear warm-up (200 steps or 5 % of the budget, whichever is shorter), then cosine decay over the
-        epoch budget or the time budget, whichever ends first."""
+        epoch, time or CPU budget, whichever ends first."""
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = max(1, min(200, total // 20))
         progress = step / total
@@ -203,6 +225,9 @@ class TaskModule(TaskNetwork, pl.LightningModule):
         timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
         if minutes and timer is not None:
             progress = max(progress, timer.time_elapsed("train") / (60 * minutes))
+        cpu = next((c for c in self.trainer.callbacks if isinstance(c, CpuBudget)), None)
+        if cpu is not None:
+            progress = max(progress, cpu.fraction)
         warm = min(1.0, max((step + 1) / warmup, progress / 0.05))
         return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 

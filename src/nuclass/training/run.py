@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import platform
-import resource
 import signal
 import threading
 import time
@@ -27,7 +26,13 @@ from nuclass.labels import Task, get_task, parse_tasks, task_spec
 from nuclass.models import create_model
 from nuclass.predict import write_test_predictions
 from nuclass.run_dir import RunDir
-from nuclass.training.callbacks import AtomicCheckpointIO, SaveOnInterrupt, make_callbacks
+from nuclass.training.callbacks import (
+    AtomicCheckpointIO,
+    RunClock,
+    SaveOnInterrupt,
+    cpu_seconds,
+    make_callbacks,
+)
 from nuclass.training.config import TrainConfig, resolve
 from nuclass.training.datamodule import StreamingData
 from nuclass.training.lightning_adapter import check_trainer_choices, quiet_lightning
@@ -81,8 +86,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     directory, and return a summary (plain data).
 
     The summary holds the run directory, the resolved config, event counts per split, the epochs run,
-    the best validation loss and the paths of the weights and the test-set predictions. Under DDP only
-    rank 0 writes files and returns the full summary; other ranks return {"rank": r}.
+    the best validation loss, the paths of the weights and the test-set predictions, and `training`:
+    events trained, training wall seconds (validation included), validation seconds, seconds between
+    steps (the loader's share, mostly) and training CPU-seconds (callbacks.RunClock); RUN_DIR/summary.json
+    keeps it. Under DDP only rank 0 writes files and returns the full summary; other ranks return
+    {"rank": r}.
     """
     tasks = tuple(get_task(name) for name in parse_tasks(config.task))
     task = tasks[0] if len(tasks) == 1 else tasks
@@ -112,13 +120,16 @@ def train(config: TrainConfig) -> dict[str, Any]:
         run.write_data_sources(data_sources(f for files in data.split.values() for f in files))
     names = [t.name for t in tasks]
     module = TaskModule(net, names, config, data.class_weights, data.target_stats)
-    callbacks, checkpoint = make_callbacks(run, config.patience, config.progress, config.val_every_minutes)
+    callbacks, checkpoint = make_callbacks(
+        run, config.patience, config.progress, config.val_every_minutes, config.max_cpu_seconds
+    )
     interrupt = next(c for c in callbacks if isinstance(c, SaveOnInterrupt))
     started, cpu_started = time.monotonic(), cpu_seconds()
     with quiet_lightning():
         trainer = pl.Trainer(
             accelerator=config.accelerator,
             devices=config.devices,
+            num_nodes=config.nodes,
             strategy=config.strategy,
             max_epochs=config.max_epochs,
             max_time={"minutes": config.max_minutes} if config.max_minutes else None,
@@ -139,6 +150,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         datamodule = StreamingData(config, tasks, data, net.recipe)
         _fit(trainer, module, datamodule, last if config.resume else None, interrupt)
     train_cpu_seconds = cpu_seconds() - cpu_started
+    clock = next(c for c in callbacks if isinstance(c, RunClock))
     if not trainer.is_global_zero:
         return {"rank": trainer.global_rank}
     best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else run.checkpoints / "best.ckpt"
@@ -156,7 +168,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     _export_model(run, module, config, tasks, extra)
     predictions = write_test_predictions(run, module, data)
     test_counts = {name: {s: len(p) for s, p in sets.items()} for name, sets in data.test_sets.items()}
-    return {
+    summary = {
         "run_dir": str(run.path),
         "task": config.task,
         "tasks": names,
@@ -168,6 +180,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             "test_natural": len(data.test),
             "test_balanced": len(data.test_sets[names[0]]["balanced"]) if len(tasks) == 1 else None,
             "test_by_task": test_counts,
+            "val_used": len(datamodule.val_set.index),
         },
         "class_counts": counts,
         "selection": config.selection.to_dict(),
@@ -179,9 +192,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
         ),
         "seconds": round(time.monotonic() - started, 1),
         "train_cpu_seconds": round(train_cpu_seconds, 3),
+        "training": {**clock.summary(), "cpu_seconds": round(train_cpu_seconds, 3)},
         "weights": str(run.file(RunDir.WEIGHTS)),
         "predictions": predictions,
     }
+    run.write_summary(summary)
+    return summary
 
 
 def _fit(trainer: pl.Trainer, module: TaskModule, datamodule: StreamingData, ckpt_path: Path | None,
@@ -207,12 +223,6 @@ def _validation_cadence(config: TrainConfig) -> dict[str, Any]:
         return {}
     interval = timedelta(minutes=config.val_every_minutes)
     return {"val_check_interval": interval, "check_val_every_n_epoch": None}
-
-
-def cpu_seconds() -> float:
-    """User + system CPU-seconds of this process and its finished children (the data workers)."""
-    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
 def head_info(tasks: tuple[Task, ...]) -> dict[str, Any]:
