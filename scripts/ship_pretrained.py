@@ -2,7 +2,7 @@
 train one multi-task cvn on every task, evaluate it on the test set, copy its weights into
 src/nuclass/pretrained/ with card.json + card.md, and regenerate the golden outputs (scripts/make_golden.py).
 
-    .venv/bin/python scripts/ship_pretrained.py --max-minutes 60 --threads 2      # the shipped model
+    .venv/bin/python scripts/ship_pretrained.py --max-minutes 35 --threads 2      # the shipped model
     .venv/bin/python scripts/ship_pretrained.py --sim-files 8 --events-per-file 2000 --max-minutes 2.5 \\
         --threads 1 --provisional                                                  # a quick stand-in
 
@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--test-events", type=int, default=5000)
     parser.add_argument("--test-seed", type=int, default=2026)
     parser.add_argument("--run", type=Path, default=Path("runs/pretrained"))
-    parser.add_argument("--max-minutes", type=float, default=60.0)
+    parser.add_argument("--max-minutes", type=float, default=35.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--val-every-minutes", type=float, default=None)
     parser.add_argument("--loss-weighting", default="fixed", choices=["fixed", "uncertainty"])
