@@ -3,6 +3,7 @@ HTTP server on 127.0.0.1 with the faults fetch must survive."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import struct
 import threading
@@ -16,6 +17,12 @@ import pytest
 
 from nuclass.io import Events, write_file
 from nuclass.sim import SimConfig
+
+# The Ctrl-C tests send SIGINT to child processes. A suite started in the background (`make test &`,
+# nohup) inherits SIGINT ignored, and so would every child; a handled signal is reset to the default on
+# exec, so the children get Python's KeyboardInterrupt back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def make_events(n: int, seed: int = 0) -> Events:
