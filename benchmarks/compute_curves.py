@@ -105,6 +105,7 @@ def figure(points: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     tasks = list(dict.fromkeys(p["task"] for p in points))
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
@@ -114,8 +115,11 @@ def figure(points: list[dict], path: Path) -> None:
                           key=lambda p: p["budget"])
             ax.errorbar([p["budget"] for p in mine], [p["auc"] for p in mine],
                         yerr=[p["auc_err"] for p in mine], marker="o", capsize=3, label=model)
+        budgets = sorted({p["budget"] for p in points if p["task"] == task})
         ax.set(xscale="log", xlabel="training budget (CPU-seconds)", ylabel="balanced-test ROC AUC",
                title=f"{task} (test: {mine[0]['n_test']:,} events)")
+        ax.set_xticks(budgets, [f"{b:g}" for b in budgets])  # the budgets themselves, plainly
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
