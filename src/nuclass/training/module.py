@@ -107,7 +107,10 @@ class TaskModule(TaskNetwork, pl.LightningModule):
         """The fixed-weight total loss of a batch (y: {task: target}, or one tensor for a one-task
         network)."""
         y = y if isinstance(y, Mapping) else {self.task_names[0]: y}
-        losses = self._losses(out, y)
+        return self._fixed_total(self._losses(out, y))
+
+    def _fixed_total(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Σ_k w_k L_k with the fixed task weights: what val_loss and metrics.csv's train_loss report."""
         return sum(self.fixed_weights[name] * loss for name, loss in losses.items())
 
     def _step(self, batch: dict[str, Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict[str, Any]]:
@@ -117,7 +120,7 @@ class TaskModule(TaskNetwork, pl.LightningModule):
         out = self(batch["x"])
         y = batch["y"]
         losses = self._losses(out, y)
-        loss = sum(self.fixed_weights[name] * value for name, value in losses.items())
+        loss = self._fixed_total(losses)
         n = len(batch["pos"])
         sums: dict[str, Any] = {"loss": (loss * n, n)}
         multi = len(self.task_names) > 1
